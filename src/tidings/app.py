@@ -1,0 +1,58 @@
+"""The ASGI application: routes, error handling, OpenAPI and docs."""
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tidings import __version__
+from tidings.auth.dependencies import AuthenticationCache
+from tidings.kit.errors import install_error_handlers
+from tidings.kit.openapi import install_docs, install_openapi
+from tidings.kit.request_id import RequestIdMiddleware
+from tidings.kit.schemas import ErrorResponse, TooManyRequestsProblemDetail
+from tidings.kit.wire import json_response
+from tidings.logs import endpoints as logs_endpoints
+from tidings.logs.schemas import NotificationLogResponse, NotificationRunResponse
+from tidings.runtime import Runtime
+
+DESCRIPTION = (
+    "tidings serves notification runs and per-recipient logs through an API wire-compatible "
+    "with Cortex's Notification Logs API. Authenticate with `Authorization: Bearer <key>`."
+)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the application around an already opened runtime."""
+    app = FastAPI(
+        title="tidings",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    app.state.auth_cache = AuthenticationCache()
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(logs_endpoints.router)
+    install_openapi(
+        app,
+        [
+            NotificationLogResponse,
+            NotificationRunResponse,
+            ErrorResponse,
+            TooManyRequestsProblemDetail,
+        ],
+        DESCRIPTION,
+    )
+    install_docs(app)
+
+    async def health(_request: Request) -> Response:
+        return json_response({"status": "ok", "version": __version__})
+
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/docs")
+
+    app.add_route("/healthz", health, include_in_schema=False)
+    app.add_route("/", home, include_in_schema=False)
+    return app

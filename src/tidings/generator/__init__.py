@@ -1,0 +1,1 @@
+"""Realistic, reproducible histories of runs and logs for demos, tests and benchmarks."""

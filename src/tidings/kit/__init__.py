@@ -1,0 +1,1 @@
+"""Shared machinery every domain package uses: database, wire formats, errors, limits."""

@@ -1,0 +1,225 @@
+"""The store behind the Notification Logs API: runs, per-recipient logs and their objects."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tidings.enums import (
+    FailedReason,
+    IgnoredReason,
+    LogStatus,
+    Medium,
+    NotificationType,
+    ObjectType,
+    RecipientType,
+    RunFailedReason,
+    RunIgnoredReason,
+    RunStatus,
+)
+from tidings.kit.orm import Base, BigIntId, UtcDateTime, enum_check, enum_column_type
+
+NOT_NULL = "IS NOT NULL"
+
+
+class NotificationRun(Base):
+    """One notification of one type over one medium, fanned out to its recipients."""
+
+    __tablename__ = "notification_runs"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    notification_type: Mapped[NotificationType] = mapped_column(
+        enum_column_type(NotificationType, "notification_type")
+    )
+    medium: Mapped[Medium] = mapped_column(enum_column_type(Medium, "medium"))
+    status: Mapped[RunStatus] = mapped_column(enum_column_type(RunStatus, "run_status"))
+    summary: Mapped[str] = mapped_column(Text)
+    delivered_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    ignored_reason: Mapped[RunIgnoredReason | None] = mapped_column(
+        enum_column_type(RunIgnoredReason, "run_ignored_reason")
+    )
+    failed_reason: Mapped[RunFailedReason | None] = mapped_column(
+        enum_column_type(RunFailedReason, "run_failed_reason")
+    )
+    error_message: Mapped[str | None] = mapped_column(Text)
+    original_run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("notification_runs.id", ondelete="SET NULL")
+    )
+    seq_no: Mapped[int] = mapped_column(Integer, default=0)
+    date_created: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    # Every list is ordered by (date_created, id); each selective filter column leads an
+    # index that ends in that order, so page 0 of a single filter reads one index range.
+    __table_args__ = (
+        enum_check("notification_type", NotificationType),
+        enum_check("medium", Medium),
+        enum_check("status", RunStatus),
+        enum_check("ignored_reason", RunIgnoredReason),
+        enum_check("failed_reason", RunFailedReason),
+        Index("ix_runs_created", "date_created", "id"),
+        Index("ix_runs_type_created", "notification_type", "date_created", "id"),
+        Index("ix_runs_status_created", "status", "date_created", "id"),
+        Index("ix_runs_medium_created", "medium", "date_created", "id"),
+        Index(
+            "ix_runs_ignored_created",
+            "ignored_reason",
+            "date_created",
+            "id",
+            sqlite_where=text(f"ignored_reason {NOT_NULL}"),
+            postgresql_where=text(f"ignored_reason {NOT_NULL}"),
+        ),
+        Index(
+            "ix_runs_failed_created",
+            "failed_reason",
+            "date_created",
+            "id",
+            sqlite_where=text(f"failed_reason {NOT_NULL}"),
+            postgresql_where=text(f"failed_reason {NOT_NULL}"),
+        ),
+        Index(
+            "ix_runs_original",
+            "original_run_id",
+            sqlite_where=text(f"original_run_id {NOT_NULL}"),
+            postgresql_where=text(f"original_run_id {NOT_NULL}"),
+        ),
+    )
+
+
+class NotificationObject(Base):
+    """An entity, scorecard or initiative as runs refer to it (the latest name we know)."""
+
+    __tablename__ = "notification_objects"
+
+    pk: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    object_type: Mapped[ObjectType] = mapped_column(enum_column_type(ObjectType, "object_type"))
+    object_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    tag: Mapped[str | None] = mapped_column(String(255))
+    cid: Mapped[str | None] = mapped_column(String(18))
+    url: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("object_type", "object_id"),
+        enum_check("object_type", ObjectType),
+    )
+
+
+run_objects = Table(
+    "notification_run_objects",
+    Base.metadata,
+    Column(
+        "run_id",
+        BigInteger,
+        ForeignKey("notification_runs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "object_pk",
+        BigInteger,
+        ForeignKey("notification_objects.pk", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_run_objects_object", "object_pk"),
+)
+
+
+def _filter_index(name: str, column: str, *, sparse: bool = False) -> Index:
+    """An index for one log filter, ending in the list order; sparse columns index only values."""
+    where = text(f"{column} {NOT_NULL}") if sparse else None
+    return Index(
+        name,
+        column,
+        "date_created",
+        "id",
+        sqlite_where=where,
+        postgresql_where=where,
+    )
+
+
+class NotificationLog(Base):
+    """One recipient of one run: what was decided for them and what happened."""
+
+    __tablename__ = "notification_logs"
+
+    # medium and recipient_type have no index of their own: with four and three values, page
+    # 0 of either filter is found within the first few hundred rows of ix_logs_created, their
+    # totals come from the tallies, and every index costs each of millions of inserts.
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notification_runs.id", ondelete="CASCADE")
+    )
+    # Type and medium repeat the run's so that log filters never need a join.
+    notification_type: Mapped[NotificationType] = mapped_column(
+        enum_column_type(NotificationType, "notification_type")
+    )
+    medium: Mapped[Medium] = mapped_column(enum_column_type(Medium, "medium"))
+    status: Mapped[LogStatus] = mapped_column(enum_column_type(LogStatus, "log_status"))
+    recipient_type: Mapped[RecipientType] = mapped_column(
+        enum_column_type(RecipientType, "recipient_type")
+    )
+    recipient_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    recipient_email: Mapped[str | None] = mapped_column(String(320))
+    recipient_entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    recipient_channel: Mapped[str | None] = mapped_column(String(255))
+    ignored_reason: Mapped[IgnoredReason | None] = mapped_column(
+        enum_column_type(IgnoredReason, "ignored_reason")
+    )
+    failed_reason: Mapped[FailedReason | None] = mapped_column(
+        enum_column_type(FailedReason, "failed_reason")
+    )
+    error_message: Mapped[str | None] = mapped_column(Text)
+    date_created: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    date_delivered: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        enum_check("notification_type", NotificationType),
+        enum_check("medium", Medium),
+        enum_check("status", LogStatus),
+        enum_check("recipient_type", RecipientType),
+        enum_check("ignored_reason", IgnoredReason),
+        enum_check("failed_reason", FailedReason),
+        Index("ix_logs_created", "date_created", "id"),
+        _filter_index("ix_logs_run_created", "run_id"),
+        _filter_index("ix_logs_type_created", "notification_type"),
+        _filter_index("ix_logs_status_created", "status"),
+        _filter_index("ix_logs_email_created", "recipient_email", sparse=True),
+        _filter_index("ix_logs_entity_created", "recipient_entity_id", sparse=True),
+        _filter_index("ix_logs_channel_created", "recipient_channel", sparse=True),
+        _filter_index("ix_logs_ignored_created", "ignored_reason", sparse=True),
+        _filter_index("ix_logs_failed_created", "failed_reason", sparse=True),
+    )
+
+
+class LogTally(Base):
+    """How many logs share one day and one combination of the enum-valued filter columns.
+
+    Database triggers keep it exact in the same transaction as every write to the logs, so
+    `total` for the enum filters is a sum over a few thousand rows instead of a count over
+    millions. A reason column holds '' when the log has no reason (key columns are NOT NULL).
+    """
+
+    __tablename__ = "notification_log_tallies"
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01 UTC
+    notification_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    recipient_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ignored_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

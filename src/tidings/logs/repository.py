@@ -1,0 +1,503 @@
+"""All SQL of the read API. Statements are built here and nowhere else.
+
+Counting is the expensive half of a page at millions of logs: when every log filter is an
+enum column or a date, `total` is summed from the trigger-kept tallies (whole days) plus the
+logs of the at most two partial days at the ends of a date range.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.engine import RowMapping
+
+from tidings.enums import (
+    FailedReason,
+    IgnoredReason,
+    LogStatus,
+    Medium,
+    NotificationType,
+    RecipientType,
+    RunFailedReason,
+    RunIgnoredReason,
+    RunStatus,
+    SortOrder,
+)
+from tidings.kit.orm import EPOCH, UtcDateTime, epoch_millis, to_millis
+from tidings.kit.pagination import PageRequest
+from tidings.logs import tallies as tallies_ddl
+from tidings.logs.filters import LogFilter, RunFilter
+from tidings.logs.models import (
+    LogTally,
+    NotificationLog,
+    NotificationObject,
+    NotificationRun,
+    run_objects,
+)
+from tidings.logs.tallies import MILLIS_PER_DAY
+
+logs = cast(Table, NotificationLog.__table__)
+runs = cast(Table, NotificationRun.__table__)
+objects = cast(Table, NotificationObject.__table__)
+tallies = cast(Table, LogTally.__table__)
+
+LOG_COLUMNS = (
+    logs.c.id,
+    logs.c.run_id,
+    logs.c.notification_type,
+    logs.c.medium,
+    logs.c.status,
+    logs.c.recipient_type,
+    logs.c.recipient_user_id,
+    logs.c.recipient_email,
+    logs.c.recipient_entity_id,
+    logs.c.recipient_channel,
+    logs.c.ignored_reason,
+    logs.c.failed_reason,
+    logs.c.error_message,
+    logs.c.date_created,
+    logs.c.date_updated,
+    logs.c.date_delivered,
+)
+RUN_COLUMNS = (
+    runs.c.id,
+    runs.c.notification_type,
+    runs.c.medium,
+    runs.c.status,
+    runs.c.summary,
+    runs.c.delivered_count,
+    runs.c.ignored_reason,
+    runs.c.failed_reason,
+    runs.c.error_message,
+    runs.c.original_run_id,
+    runs.c.seq_no,
+    runs.c.date_created,
+    runs.c.date_updated,
+)
+
+
+def _within(column: Any, values: frozenset[Any]) -> list[ColumnElement[bool]]:
+    """`column IN values`, or no condition at all for an empty filter."""
+    if not values:
+        return []
+    if len(values) == 1:
+        return [column == next(iter(values))]
+    return [column.in_(sorted(values))]
+
+
+def _dimension_conditions(table: FromClause, f: LogFilter) -> list[ColumnElement[bool]]:
+    """The enum-column filters; the logs and the tallies name these columns alike."""
+    return [
+        *_within(table.c.notification_type, f.types),
+        *_within(table.c.status, f.statuses),
+        *_within(table.c.recipient_type, f.recipient_types),
+        *_within(table.c.medium, f.mediums),
+        *_within(table.c.ignored_reason, f.ignored_reasons),
+        *_within(table.c.failed_reason, f.failed_reasons),
+    ]
+
+
+def _date_conditions(
+    table: FromClause, start: datetime | None, end: datetime | None, *, end_inclusive: bool = True
+) -> list[ColumnElement[bool]]:
+    conditions = []
+    if start is not None:
+        conditions.append(table.c.date_created >= start)
+    if end is not None:
+        conditions.append(
+            table.c.date_created <= end if end_inclusive else table.c.date_created < end
+        )
+    return conditions
+
+
+def channel_variants(channels: frozenset[str]) -> frozenset[str]:
+    """Slack channels are stored as '#name'; a filter for 'name' finds them too."""
+    return channels | {f"#{channel}" for channel in channels if not channel.startswith("#")}
+
+
+def log_conditions(f: LogFilter) -> list[ColumnElement[bool]]:
+    """Every condition of a log filter, against the logs table."""
+    return [
+        *_within(logs.c.run_id, f.run_ids),
+        *_dimension_conditions(logs, f),
+        *_within(logs.c.recipient_email, frozenset(e.lower() for e in f.recipient_emails)),
+        *_within(logs.c.recipient_entity_id, f.recipient_entity_ids),
+        *_within(logs.c.recipient_channel, channel_variants(f.recipient_channels)),
+        *_date_conditions(logs, f.from_date, f.until_date),
+    ]
+
+
+def _day_start(day: int) -> datetime:
+    return EPOCH + timedelta(days=day)
+
+
+def _raw_log_count(
+    f: LogFilter, start: datetime | None, end: datetime | None, *, end_inclusive: bool
+) -> Select[Any]:
+    conditions = [
+        *_dimension_conditions(logs, f),
+        *_date_conditions(logs, start, end, end_inclusive=end_inclusive),
+    ]
+    return select(func.count()).select_from(logs).where(*conditions)
+
+
+def _tallied_log_count(f: LogFilter) -> Select[Any]:
+    """One statement: whole days from the tallies, the partial end days from the logs."""
+    first_full_day = (
+        None if f.from_date is None else -(-epoch_millis(f.from_date) // MILLIS_PER_DAY)
+    )
+    last_full_day = (
+        None if f.until_date is None else (epoch_millis(f.until_date) + 1) // MILLIS_PER_DAY - 1
+    )
+    if first_full_day is not None and last_full_day is not None and first_full_day > last_full_day:
+        return _raw_log_count(f, f.from_date, f.until_date, end_inclusive=True)
+
+    day_conditions = []
+    if first_full_day is not None:
+        day_conditions.append(tallies.c.day >= first_full_day)
+    if last_full_day is not None:
+        day_conditions.append(tallies.c.day <= last_full_day)
+    tallied = (
+        select(func.coalesce(func.sum(tallies.c.count), 0))
+        .where(*_dimension_conditions(tallies, f), *day_conditions)
+        .scalar_subquery()
+    )
+    total: ColumnElement[Any] = tallied
+    if first_full_day is not None:
+        head = _raw_log_count(f, f.from_date, _day_start(first_full_day), end_inclusive=False)
+        total = total + head.scalar_subquery()
+    if last_full_day is not None:
+        tail = _raw_log_count(f, _day_start(last_full_day + 1), f.until_date, end_inclusive=True)
+        total = total + tail.scalar_subquery()
+    return select(total)
+
+
+def log_count_statement(f: LogFilter) -> Select[Any]:
+    """The statement that counts the logs matching `f`."""
+    if f.only_tallied_dimensions:
+        return _tallied_log_count(f)
+    return select(func.count()).select_from(logs).where(*log_conditions(f))
+
+
+def _ordering(table: FromClause, order: SortOrder) -> tuple[Any, Any]:
+    if order is SortOrder.ASC:
+        return table.c.date_created.asc(), table.c.id.asc()
+    return table.c.date_created.desc(), table.c.id.desc()
+
+
+def log_page_statement(f: LogFilter, page: PageRequest) -> Select[Any]:
+    """The statement that reads one page of logs matching `f`."""
+    return (
+        select(*LOG_COLUMNS)
+        .where(*log_conditions(f))
+        .order_by(*_ordering(logs, page.order))
+        .limit(page.page_size)
+        .offset(page.offset)
+    )
+
+
+def _search_conditions(query: str) -> ColumnElement[bool]:
+    matching_objects = (
+        select(run_objects.c.run_id)
+        .join(objects, objects.c.pk == run_objects.c.object_pk)
+        .where(
+            or_(
+                objects.c.name.icontains(query, autoescape=True),
+                objects.c.tag.icontains(query, autoescape=True),
+                objects.c.cid.icontains(query, autoescape=True),
+            )
+        )
+    )
+    return or_(runs.c.summary.icontains(query, autoescape=True), runs.c.id.in_(matching_objects))
+
+
+def run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
+    """Every condition of a run filter, against the runs table."""
+    conditions = [
+        *_within(runs.c.notification_type, f.types),
+        *_within(runs.c.status, f.statuses),
+        *_within(runs.c.medium, f.mediums),
+        *_within(runs.c.ignored_reason, f.ignored_reasons),
+        *_within(runs.c.failed_reason, f.failed_reasons),
+        *_date_conditions(runs, f.from_date, f.until_date),
+    ]
+    if f.delivered_only:
+        conditions.append(runs.c.delivered_count >= 1)
+    if f.search_query:
+        conditions.append(_search_conditions(f.search_query))
+    return conditions
+
+
+def run_count_statement(f: RunFilter) -> Select[Any]:
+    """The statement that counts the runs matching `f`."""
+    return select(func.count()).select_from(runs).where(*run_conditions(f))
+
+
+def run_page_statement(f: RunFilter, page: PageRequest) -> Select[Any]:
+    """The statement that reads one page of runs matching `f`."""
+    return (
+        select(*RUN_COLUMNS)
+        .where(*run_conditions(f))
+        .order_by(*_ordering(runs, page.order))
+        .limit(page.page_size)
+        .offset(page.offset)
+    )
+
+
+def count(connection: Connection, statement: Select[Any]) -> int:
+    """Run a counting statement."""
+    return int(connection.execute(statement).scalar_one() or 0)
+
+
+def fetch(connection: Connection, statement: Select[Any]) -> Sequence[RowMapping]:
+    """Run a page statement."""
+    return connection.execute(statement).mappings().all()
+
+
+def objects_of_runs(connection: Connection, run_ids: Sequence[int]) -> dict[int, list[RowMapping]]:
+    """The objects of each run in `run_ids`, in the order the run lists them."""
+    if not run_ids:
+        return {}
+    statement = (
+        select(
+            run_objects.c.run_id,
+            objects.c.object_id,
+            objects.c.object_type,
+            objects.c.name,
+            objects.c.tag,
+            objects.c.cid,
+            objects.c.url,
+        )
+        .join(objects, objects.c.pk == run_objects.c.object_pk)
+        .where(run_objects.c.run_id.in_(run_ids))
+        .order_by(run_objects.c.run_id, run_objects.c.position)
+    )
+    grouped: dict[int, list[RowMapping]] = defaultdict(list)
+    for row in connection.execute(statement).mappings():
+        grouped[row["run_id"]].append(row)
+    return grouped
+
+
+# Writes -------------------------------------------------------------------------------------
+
+
+def _dialect_insert(connection: Connection, table: Any) -> Any:
+    """The INSERT construct with ON CONFLICT support for the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def upsert_objects(
+    connection: Connection, items: Sequence[dict[str, Any]]
+) -> dict[tuple[str, int], int]:
+    """Insert or refresh objects (keyed by object_type, object_id); returns their row keys."""
+    if not items:
+        return {}
+    statement = _dialect_insert(connection, objects)
+    statement = statement.on_conflict_do_update(
+        index_elements=[objects.c.object_type, objects.c.object_id],
+        set_={
+            "name": statement.excluded.name,
+            "tag": statement.excluded.tag,
+            "cid": statement.excluded.cid,
+            "url": statement.excluded.url,
+        },
+    )
+    connection.execute(statement, list(items))
+    keys = {(str(item["object_type"]), int(item["object_id"])) for item in items}
+    found = connection.execute(
+        select(objects.c.pk, objects.c.object_type, objects.c.object_id).where(
+            objects.c.object_id.in_({object_id for _, object_id in keys})
+        )
+    )
+    return {
+        (str(row.object_type), int(row.object_id)): int(row.pk)
+        for row in found
+        if (str(row.object_type), int(row.object_id)) in keys
+    }
+
+
+class NewRun(NamedTuple):
+    """A run to insert, with an id numbered after `lock_run_ids`."""
+
+    id: int
+    notification_type: NotificationType
+    medium: Medium
+    status: RunStatus
+    summary: str
+    delivered_count: int
+    ignored_reason: RunIgnoredReason | None
+    failed_reason: RunFailedReason | None
+    error_message: str | None
+    original_run_id: int | None
+    seq_no: int
+    date_created: datetime
+    date_updated: datetime
+
+
+class NewLog(NamedTuple):
+    """A log to insert; the database assigns its id."""
+
+    run_id: int
+    notification_type: NotificationType
+    medium: Medium
+    status: LogStatus
+    recipient_type: RecipientType
+    recipient_user_id: int | None
+    recipient_email: str | None
+    recipient_entity_id: int | None
+    recipient_channel: str | None
+    ignored_reason: IgnoredReason | None
+    failed_reason: FailedReason | None
+    error_message: str | None
+    date_created: datetime
+    date_updated: datetime
+    date_delivered: datetime | None
+
+
+class RunObjectLink(NamedTuple):
+    """An object a run concerns, at its place in the run's list."""
+
+    run_id: int
+    object_pk: int
+    position: int
+
+
+def lock_run_ids(connection: Connection) -> int:
+    """Keep other writers from adding runs until this transaction ends; the next free id.
+
+    Bulk writers number their runs themselves from here, so every log can name its run
+    before anything is written.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE notification_runs IN SHARE ROW EXCLUSIVE MODE")
+    else:
+        # SQLite has one writer: a write, even one that changes nothing, takes the lock.
+        connection.exec_driver_sql("UPDATE notification_runs SET id = id WHERE id < 0")
+    highest = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notification_runs")
+    return int(highest.scalar_one()) + 1
+
+
+def sync_run_ids(connection: Connection) -> None:
+    """After runs were inserted with explicit ids, let the id sequence continue after them."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "SELECT setval(pg_get_serial_sequence('notification_runs', 'id'), "
+            "coalesce(max(id), 0) + 1, false) FROM notification_runs"
+        )
+
+
+# Rows per multi-row INSERT on SQLite: one statement per row pays SQLite's per-statement
+# costs (a statement journal, trigger frames) for every row; 400 rows x 16 values stays far
+# below SQLite's limit of 32,766 bound values.
+SQLITE_ROWS_PER_INSERT = 400
+
+
+def _date_positions(table: Table, columns: Sequence[str]) -> list[int]:
+    return [
+        index for index, name in enumerate(columns) if isinstance(table.c[name].type, UtcDateTime)
+    ]
+
+
+def _bulk_insert(
+    connection: Connection, table: Table, rows: Sequence[tuple[Any, ...]], columns: Sequence[str]
+) -> None:
+    """Insert tuples in column order: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+    Both drivers take our str-valued enums as they are; only instants need converting to
+    the stored form, which is done here per date column instead of per value.
+    """
+    if not rows:
+        return
+    dates = _date_positions(table, columns)
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                values = list(row)
+                for index in dates:
+                    if values[index] is not None:
+                        values[index] = to_millis(values[index])
+                copy.write_row(values)
+        return
+    placeholder = "(" + ", ".join("?" * len(columns)) + ")"
+    width = len(columns)
+    for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
+        chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
+        flat: list[Any] = [value for row in chunk for value in row]
+        for offset in range(0, len(flat), width):
+            for index in dates:
+                moment = flat[offset + index]
+                if moment is not None:
+                    flat[offset + index] = epoch_millis(moment)
+        statement = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join(
+            [placeholder] * len(chunk)
+        )
+        connection.exec_driver_sql(statement, tuple(flat))
+
+
+def insert_runs(connection: Connection, rows: Sequence[NewRun]) -> None:
+    """Insert runs whose ids were reserved with `reserve_run_ids`."""
+    _bulk_insert(connection, runs, rows, NewRun._fields)
+
+
+def link_objects(connection: Connection, links: Sequence[RunObjectLink]) -> None:
+    """Attach objects to runs."""
+    _bulk_insert(connection, run_objects, links, RunObjectLink._fields)
+
+
+def insert_logs(connection: Connection, rows: Sequence[NewLog]) -> None:
+    """Insert logs in bulk; the database assigns their ids."""
+    _bulk_insert(connection, logs, rows, NewLog._fields)
+
+
+def has_logs(connection: Connection) -> bool:
+    """Whether any log exists."""
+    return connection.execute(select(logs.c.id).limit(1)).first() is not None
+
+
+def rebuild_tallies(connection: Connection) -> None:
+    """Recount every tally from the logs (a repair, and the end of a bulk load)."""
+    for statement in tallies_ddl.rebuild_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+@contextmanager
+def bulk_load(connection: Connection) -> Iterator[None]:
+    """Load many logs into an empty store fast, inside the caller's transaction.
+
+    The log indexes and the tally triggers are dropped first and rebuilt at the end:
+    building an index once from sorted data costs a fraction of maintaining it row by row.
+    DDL is transactional in SQLite and PostgreSQL, so readers see the old store until the
+    commit, and a failure leaves the store as it was.
+    """
+    dialect = connection.dialect.name
+    for statement in tallies_ddl.drop_statements(dialect):
+        connection.exec_driver_sql(statement)
+    for index in logs.indexes:
+        index.drop(connection)
+    yield
+    for index in logs.indexes:
+        index.create(connection)
+    rebuild_tallies(connection)
+    for statement in tallies_ddl.create_statements(dialect):
+        connection.exec_driver_sql(statement)
+    connection.exec_driver_sql("ANALYZE")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the tidings store, applied by `tidings migrate` and `tidings serve`."""

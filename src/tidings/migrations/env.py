@@ -1,0 +1,36 @@
+"""Alembic environment: migrate the database of the connection or URL the caller passes."""
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+import tidings.auth.models
+import tidings.logs.models  # noqa: F401  (registers the tables on the metadata)
+from tidings.kit.orm import Base
+
+target_metadata = Base.metadata
+
+
+def _migrate(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run() -> None:
+    """Migrate through the connection in the config attributes, or a new one to the URL."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as new_connection:
+        _migrate(new_connection)
+    engine.dispose()
+
+
+run()

@@ -1,0 +1,134 @@
+"""Fixtures shared by every test: a real store (SQLite file or PostgreSQL), the app, keys."""
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from tests.support.postgres import PostgresServer, PostgresUnavailableError, start_server
+from tidings.app import create_app
+from tidings.auth import service as keys
+from tidings.auth.permissions import Permission
+from tidings.kit.db import create_db_engine
+from tidings.kit.migrate import upgrade
+from tidings.runtime import Runtime
+from tidings.settings import Settings
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+TEMPLATE_DATABASE = "tidings_template"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole session (required under CI)."""
+    try:
+        server = start_server()
+    except PostgresUnavailableError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {error}")
+        pytest.skip(str(error))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite store that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "tidings.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A migrated PostgreSQL database that each test clones."""
+    admin = create_engine(postgres_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {TEMPLATE_DATABASE}"))
+    admin.dispose()
+    engine = create_db_engine(postgres_server.url(TEMPLATE_DATABASE))
+    upgrade(engine)
+    engine.dispose()
+    return TEMPLATE_DATABASE
+
+
+def _fresh_postgres(server: PostgresServer, template: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    try:
+        yield server.url(name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "tidings.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    yield from _fresh_postgres(server, template)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings pointing at the test store."""
+    return Settings(database_url=database_url, rate_limit_per_minute=100_000)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    """The shared objects of a tidings process over the test store."""
+    opened = Runtime.from_settings(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """An HTTP client for the app (in-process ASGI, real requests and responses)."""
+    with TestClient(create_app(runtime)) as test_client:
+        yield test_client
+
+
+KeyFactory = Callable[..., str]
+
+
+@pytest.fixture
+def make_key(runtime: Runtime) -> KeyFactory:
+    """Create an API key with the given permissions; returns its secret."""
+
+    def create(
+        *permissions: Permission, name: str = "test key", expires_at: datetime | None = None
+    ) -> str:
+        with runtime.sessions.begin() as session:
+            created = keys.create_key(
+                session, name, permissions, datetime.now(UTC), expires_at=expires_at
+            )
+        return created.secret
+
+    return create
+
+
+@pytest.fixture
+def viewer_headers(make_key: KeyFactory) -> dict[str, str]:
+    """Authorization headers of a key that may view notification logs."""
+    return {"Authorization": f"Bearer {make_key(Permission.VIEW_NOTIFICATION_LOGS)}"}
