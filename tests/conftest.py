@@ -88,6 +88,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_postgres(server, template)
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A freshly migrated store on each backend, shared by the tests of one module."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-store") / "tidings.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    yield from _fresh_postgres(server, template)
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings pointing at the test store."""

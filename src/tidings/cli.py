@@ -1,5 +1,6 @@
 """The `tidings` command line."""
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -11,8 +12,10 @@ from rich.table import Table
 
 from tidings import __version__
 from tidings.auth import service as keys_service
+from tidings.auth.models import ApiKey
 from tidings.auth.permissions import Permission
 from tidings.kit.migrate import current_revision, upgrade
+from tidings.kit.wire import format_instant
 from tidings.runtime import Runtime
 from tidings.settings import Settings
 
@@ -120,21 +123,46 @@ def keys_create(
     typer.echo(created.secret)
 
 
+def _key_state(key: ApiKey, now: datetime) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False,
+) -> None:
     """List API keys (never their secrets)."""
     runtime = _migrated_runtime()
     with runtime.sessions() as session:
         keys = keys_service.list_keys(session)
     runtime.close()
-    table = Table("id", "name", "prefix", "permissions", "created", "expires", "state")
     now = runtime.clock()
+    if as_json:
+        for key in keys:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": key.id,
+                        "name": key.name,
+                        "prefix": key.prefix,
+                        "permissions": key.permissions,
+                        "createdAt": format_instant(key.created_at),
+                        "expiresAt": format_instant(key.expires_at) if key.expires_at else None,
+                        "revokedAt": format_instant(key.revoked_at) if key.revoked_at else None,
+                        "state": _key_state(key, now),
+                    }
+                )
+            )
+        return
+    table = Table("id", "name", "prefix", "permissions", "created", "expires", "state")
     for key in keys:
-        state = "active"
+        state = _key_state(key, now)
         if key.revoked_at is not None:
             state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
-        elif key.expires_at is not None and key.expires_at <= now:
-            state = "expired"
         table.add_row(
             str(key.id),
             key.name,
