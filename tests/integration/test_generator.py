@@ -49,9 +49,7 @@ class TestRealism:
         assert {RunStatus(s) for _, _, s in runs} == set(RunStatus)
 
     def test_every_reason_appears(self, history: Engine) -> None:
-        run_reasons = _rows(
-            history, "SELECT ignored_reason, failed_reason FROM notification_runs"
-        )
+        run_reasons = _rows(history, "SELECT ignored_reason, failed_reason FROM notification_runs")
         log_reasons = _rows(
             history, "SELECT DISTINCT ignored_reason, failed_reason FROM notification_logs"
         )
@@ -70,9 +68,9 @@ class TestRealism:
         assert 0 < statuses["CREATED"] < RUNS * 0.05
 
     def test_recipient_counts_range_from_one_to_hundreds(self, history: Engine) -> None:
-        sizes = [n for (n,) in _rows(
-            history, "SELECT count(*) FROM notification_logs GROUP BY run_id"
-        )]
+        sizes = [
+            n for (n,) in _rows(history, "SELECT count(*) FROM notification_logs GROUP BY run_id")
+        ]
 
         assert min(sizes) == 1
         assert max(sizes) >= 100
@@ -81,9 +79,12 @@ class TestRealism:
         with history.connect() as connection:
             from tidings.logs.repository import runs as runs_table
 
-            dates = [row[0] for row in connection.execute(
-                runs_table.select().with_only_columns(runs_table.c.date_created)
-            )]
+            dates = [
+                row[0]
+                for row in connection.execute(
+                    runs_table.select().with_only_columns(runs_table.c.date_created)
+                )
+            ]
         assert min(dates) >= END - timedelta(days=30)
         assert max(dates) <= END
         assert max(dates) - min(dates) > timedelta(days=28)
@@ -98,11 +99,14 @@ class TestRealism:
 
 class TestConsistency:
     def test_delivered_count_is_the_number_of_delivered_logs(self, history: Engine) -> None:
-        mismatched = _rows(history, """
+        mismatched = _rows(
+            history,
+            """
             SELECT r.id FROM notification_runs r
             WHERE r.delivered_count <> (SELECT count(*) FROM notification_logs l
                                         WHERE l.run_id = r.id AND l.status = 'DELIVERED')
-        """)
+        """,
+        )
 
         assert mismatched == []
 
@@ -124,17 +128,24 @@ class TestConsistency:
             )
 
     def test_reruns_point_at_their_original_and_count_from_one(self, history: Engine) -> None:
-        reruns = _rows(history, """
+        reruns = _rows(
+            history,
+            """
             SELECT r.seq_no, o.seq_no, o.original_run_id, r.notification_type = o.notification_type
             FROM notification_runs r JOIN notification_runs o ON o.id = r.original_run_id
-        """)
+        """,
+        )
 
         assert reruns
-        assert all(seq >= 1 and original_seq == 0 and root is None and same
-                   for seq, original_seq, root, same in reruns)
+        assert all(
+            seq >= 1 and original_seq == 0 and root is None and same
+            for seq, original_seq, root, same in reruns
+        )
 
     def test_a_rerun_never_delivers_twice_to_a_recipient(self, history: Engine) -> None:
-        twice = _rows(history, """
+        twice = _rows(
+            history,
+            """
             SELECT r.id FROM notification_runs r
             JOIN notification_logs a ON a.run_id = r.original_run_id AND a.status = 'DELIVERED'
             JOIN notification_logs b ON b.run_id = r.id AND b.status = 'DELIVERED'
@@ -142,7 +153,8 @@ class TestConsistency:
               AND a.recipient_email IS NOT DISTINCT FROM b.recipient_email
               AND a.recipient_entity_id IS NOT DISTINCT FROM b.recipient_entity_id
               AND a.recipient_channel IS NOT DISTINCT FROM b.recipient_channel
-        """)
+        """,
+        )
 
         assert twice == []
 
@@ -154,8 +166,9 @@ class TestConsistency:
 
 
 class TestReproducibility:
-    def test_same_size_seed_and_end_give_the_same_history(self, runtime: Runtime,
-                                                            tmp_path: object) -> None:
+    def test_same_size_seed_and_end_give_the_same_history(
+        self, runtime: Runtime, tmp_path: object
+    ) -> None:
         from tidings.kit.migrate import upgrade
 
         spec = HistorySpec(runs=200, logs=None, seed=5, end=END)
@@ -181,9 +194,7 @@ class TestReproducibility:
         assert tallied == _rows(runtime.engine, "SELECT count(*) FROM notification_logs")
 
     def test_logs_goal_is_reached(self, runtime: Runtime) -> None:
-        written = write_history(
-            runtime.engine, HistorySpec(runs=None, logs=5000, seed=4, end=END)
-        )
+        written = write_history(runtime.engine, HistorySpec(runs=None, logs=5000, seed=4, end=END))
 
         assert written.logs >= 5000
         assert _rows(runtime.engine, "SELECT count(*) FROM notification_logs") == [(written.logs,)]

@@ -484,7 +484,7 @@ def rebuild_tallies(connection: Connection) -> None:
 def bulk_load(connection: Connection) -> Iterator[None]:
     """Load many logs into an empty store fast, inside the caller's transaction.
 
-    The log indexes and the tally triggers are dropped first and rebuilt at the end:
+    The indexes and the tally triggers are dropped first and rebuilt at the end:
     building an index once from sorted data costs a fraction of maintaining it row by row.
     DDL is transactional in SQLite and PostgreSQL, so readers see the old store until the
     commit, and a failure leaves the store as it was.
@@ -492,10 +492,11 @@ def bulk_load(connection: Connection) -> Iterator[None]:
     dialect = connection.dialect.name
     for statement in tallies_ddl.drop_statements(dialect):
         connection.exec_driver_sql(statement)
-    for index in logs.indexes:
+    rebuilt = [*logs.indexes, *runs.indexes, *run_objects.indexes]
+    for index in rebuilt:
         index.drop(connection)
     yield
-    for index in logs.indexes:
+    for index in rebuilt:
         index.create(connection)
     rebuild_tallies(connection)
     for statement in tallies_ddl.create_statements(dialect):

@@ -397,6 +397,20 @@ def upgrade() -> None:
             postgresql_where=None,
         )
         batch_op.create_index(
+            "ix_logs_medium_created",
+            ["medium", "date_created", "id"],
+            unique=False,
+            sqlite_where=None,
+            postgresql_where=None,
+        )
+        batch_op.create_index(
+            "ix_logs_recipient_type_created",
+            ["recipient_type", "date_created", "id"],
+            unique=False,
+            sqlite_where=None,
+            postgresql_where=None,
+        )
+        batch_op.create_index(
             "ix_logs_type_created",
             ["notification_type", "date_created", "id"],
             unique=False,
@@ -440,6 +454,10 @@ def downgrade() -> None:
     with op.batch_alter_table("notification_logs", schema=None) as batch_op:
         batch_op.drop_index("ix_logs_type_created", sqlite_where=None, postgresql_where=None)
         batch_op.drop_index("ix_logs_status_created", sqlite_where=None, postgresql_where=None)
+        batch_op.drop_index("ix_logs_medium_created", sqlite_where=None, postgresql_where=None)
+        batch_op.drop_index(
+            "ix_logs_recipient_type_created", sqlite_where=None, postgresql_where=None
+        )
         batch_op.drop_index("ix_logs_run_created", sqlite_where=None, postgresql_where=None)
         batch_op.drop_index(
             "ix_logs_ignored_created",
