@@ -1,7 +1,6 @@
 """The `tidings` command line: keys, migrations, generation, as an operator uses them."""
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,10 +12,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The CLI's store, chosen the way an operator chooses it: TIDINGS_DATABASE_URL."""
     monkeypatch.setenv("TIDINGS_DATABASE_URL", database_url)
-    yield database_url
+    return database_url
 
 
 def _count(url: str, sql: str) -> int:
