@@ -471,41 +471,62 @@ def plan_history(
         yield planned
 
 
-def _write_batch(
-    connection: Connection,
-    batch: list[list[PlannedRun]],
-    object_keys: dict[tuple[str, int], int],
-) -> None:
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch of slots converted for the database, with what it counts."""
+
+    runs: repository.PreparedRows
+    links: repository.PreparedRows
+    logs: repository.PreparedRows
+    run_count: int
+    log_count: int
+
+
+def _prepare(
+    dialect: str, batch: list[list[PlannedRun]], object_keys: dict[tuple[str, int], int]
+) -> PreparedBatch:
     planned = [run for slot in batch for run in slot]
-    repository.insert_runs(connection, [NewRun(**run.row) for run in planned])
-    repository.link_objects(
-        connection,
-        [
-            RunObjectLink(run.row["id"], object_keys[key], position)
-            for run in planned
-            for position, key in enumerate(dict.fromkeys(run.objects))
-        ],
+    logs = [log for run in planned for log in run.logs]
+    links = [
+        RunObjectLink(run.row["id"], object_keys[key], position)
+        for run in planned
+        for position, key in enumerate(dict.fromkeys(run.objects))
+    ]
+    return PreparedBatch(
+        runs=repository.prepare_runs(dialect, [NewRun(**run.row) for run in planned]),
+        links=repository.prepare_links(dialect, links),
+        logs=repository.prepare_logs(dialect, logs),
+        run_count=len(planned),
+        log_count=len(logs),
     )
-    repository.insert_logs(connection, [log for run in planned for log in run.logs])
 
 
-def _plan_batches(
-    world: World, spec: HistorySpec, first_run_id: int
-) -> Iterator[list[list[PlannedRun]]]:
+def _write(connection: Connection, batch: PreparedBatch) -> None:
+    for part in (batch.runs, batch.links, batch.logs):
+        repository.insert_prepared(connection, part)
+
+
+def _prepared_batches(
+    world: World,
+    spec: HistorySpec,
+    first_run_id: int,
+    dialect: str,
+    object_keys: dict[tuple[str, int], int],
+) -> Iterator[PreparedBatch]:
     batch: list[list[PlannedRun]] = []
     for slot in plan_history(world, spec, first_run_id):
         batch.append(slot)
         if len(batch) >= BATCH_SLOTS:
-            yield batch
+            yield _prepare(dialect, batch, object_keys)
             batch = []
     if batch:
-        yield batch
+        yield _prepare(dialect, batch, object_keys)
 
 
-def _in_background(batches: Iterator[list[list[PlannedRun]]]) -> Iterator[list[list[PlannedRun]]]:
-    """Plan on another thread: the driver releases the GIL while SQLite or PostgreSQL work,
-    so planning the next batch overlaps with writing this one."""
-    handoff: queue.Queue[list[list[PlannedRun]] | BaseException | None] = queue.Queue(maxsize=3)
+def _in_background(batches: Iterator[PreparedBatch]) -> Iterator[PreparedBatch]:
+    """Plan and prepare on another thread: the drivers release the GIL while the database
+    works, so preparing the next batch overlaps with inserting this one."""
+    handoff: queue.Queue[PreparedBatch | BaseException | None] = queue.Queue(maxsize=3)
 
     def produce() -> None:
         try:
@@ -547,10 +568,13 @@ def write_history(engine: Engine, spec: HistorySpec, *, progress: bool = False) 
         )
         with loading:
             first_run_id = repository.lock_run_ids(connection)
-            for batch in _in_background(_plan_batches(world, spec, first_run_id)):
-                _write_batch(connection, batch, object_keys)
-                written.runs += sum(len(slot) for slot in batch)
-                written.logs += sum(len(run.logs) for slot in batch for run in slot)
+            batches = _prepared_batches(
+                world, spec, first_run_id, connection.dialect.name, object_keys
+            )
+            for batch in _in_background(batches):
+                _write(connection, batch)
+                written.runs += batch.run_count
+                written.logs += batch.log_count
                 bar.update(task, completed=written.runs if unit == "runs" else written.logs)
             repository.sync_run_ids(connection)
             bar.update(task, description="building indexes")

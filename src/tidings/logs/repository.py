@@ -8,6 +8,7 @@ logs of the at most two partial days at the ends of a date range.
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
@@ -416,57 +417,108 @@ def _date_positions(table: Table, columns: Sequence[str]) -> list[int]:
     ]
 
 
-def _bulk_insert(
-    connection: Connection, table: Table, rows: Sequence[tuple[Any, ...]], columns: Sequence[str]
-) -> None:
-    """Insert tuples in column order: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+@dataclass(frozen=True)
+class PreparedRows:
+    """Rows of one table already converted to driver values, ready for `insert_prepared`.
+
+    Preparing is pure Python and needs no connection, so a bulk writer can prepare the next
+    rows on one thread while the database inserts the previous ones on another.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    dialect: str
+    # SQLite: the flat parameters of each multi-row INSERT; PostgreSQL: one list per row.
+    parts: list[Any]
+
+    @property
+    def row_count(self) -> int:
+        """How many rows are prepared."""
+        if self.dialect == "postgresql":
+            return len(self.parts)
+        return sum(len(part) for part in self.parts) // len(self.columns)
+
+
+def prepare_rows(
+    dialect: str, table: Table, rows: Sequence[tuple[Any, ...]], columns: Sequence[str]
+) -> PreparedRows:
+    """Convert tuples in column order for a bulk insert on `dialect`.
 
     Both drivers take our str-valued enums as they are; only instants need converting to
-    the stored form, which is done here per date column instead of per value.
+    the stored form, which is done per date column instead of per value.
     """
-    if not rows:
-        return
     dates = _date_positions(table, columns)
-    names = ", ".join(columns)
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                values = list(row)
-                for index in dates:
-                    if values[index] is not None:
-                        values[index] = to_millis(values[index])
-                copy.write_row(values)
-        return
-    placeholder = "(" + ", ".join("?" * len(columns)) + ")"
-    width = len(columns)
+    if dialect == "postgresql":
+        prepared: list[Any] = []
+        for row in rows:
+            values = list(row)
+            for index in dates:
+                if values[index] is not None:
+                    values[index] = to_millis(values[index])
+            prepared.append(values)
+        return PreparedRows(table.name, tuple(columns), dialect, prepared)
+    width, parts = len(columns), []
     for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
-        chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
-        flat: list[Any] = [value for row in chunk for value in row]
+        flat: list[Any] = [
+            value for row in rows[start : start + SQLITE_ROWS_PER_INSERT] for value in row
+        ]
         for offset in range(0, len(flat), width):
             for index in dates:
                 moment = flat[offset + index]
                 if moment is not None:
                     flat[offset + index] = epoch_millis(moment)
-        statement = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join(
-            [placeholder] * len(chunk)
+        parts.append(tuple(flat))
+    return PreparedRows(table.name, tuple(columns), dialect, parts)
+
+
+def insert_prepared(connection: Connection, prepared: PreparedRows) -> None:
+    """Insert prepared rows: COPY on PostgreSQL, multi-row INSERTs on SQLite."""
+    names = ", ".join(prepared.columns)
+    if prepared.dialect == "postgresql":
+        if not prepared.parts:
+            return
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {prepared.table} ({names}) FROM STDIN") as copy:
+            for values in prepared.parts:
+                copy.write_row(values)
+        return
+    placeholder = "(" + ", ".join("?" * len(prepared.columns)) + ")"
+    for flat in prepared.parts:
+        rows = len(flat) // len(prepared.columns)
+        statement = f"INSERT INTO {prepared.table} ({names}) VALUES " + ", ".join(
+            [placeholder] * rows
         )
-        connection.exec_driver_sql(statement, tuple(flat))
+        connection.exec_driver_sql(statement, flat)
+
+
+def prepare_runs(dialect: str, rows: Sequence[NewRun]) -> PreparedRows:
+    """Prepare runs (ids numbered after `lock_run_ids`) for `insert_prepared`."""
+    return prepare_rows(dialect, runs, rows, NewRun._fields)
+
+
+def prepare_links(dialect: str, links: Sequence[RunObjectLink]) -> PreparedRows:
+    """Prepare run-object links for `insert_prepared`."""
+    return prepare_rows(dialect, run_objects, links, RunObjectLink._fields)
+
+
+def prepare_logs(dialect: str, rows: Sequence[NewLog]) -> PreparedRows:
+    """Prepare logs for `insert_prepared`; the database assigns their ids."""
+    return prepare_rows(dialect, logs, rows, NewLog._fields)
 
 
 def insert_runs(connection: Connection, rows: Sequence[NewRun]) -> None:
-    """Insert runs whose ids were reserved with `reserve_run_ids`."""
-    _bulk_insert(connection, runs, rows, NewRun._fields)
+    """Insert runs whose ids were numbered after `lock_run_ids`."""
+    insert_prepared(connection, prepare_runs(connection.dialect.name, rows))
 
 
 def link_objects(connection: Connection, links: Sequence[RunObjectLink]) -> None:
     """Attach objects to runs."""
-    _bulk_insert(connection, run_objects, links, RunObjectLink._fields)
+    insert_prepared(connection, prepare_links(connection.dialect.name, links))
 
 
 def insert_logs(connection: Connection, rows: Sequence[NewLog]) -> None:
     """Insert logs in bulk; the database assigns their ids."""
-    _bulk_insert(connection, logs, rows, NewLog._fields)
+    insert_prepared(connection, prepare_logs(connection.dialect.name, rows))
 
 
 def has_logs(connection: Connection) -> bool:
