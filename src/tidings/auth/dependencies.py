@@ -64,6 +64,8 @@ async def _principal_of(request: Request, secret: str) -> Principal | None:
     cache: AuthenticationCache = request.app.state.auth_cache
     secret_hash = hash_secret(secret)
     principal = cache.get(secret_hash)
+    if principal is not None and principal.expired(_runtime(request).clock()):
+        return None  # a cached key stops working the moment it expires
     if principal is None:
         principal = await run_in_threadpool(_lookup, _runtime(request), secret)
         if principal is not None:

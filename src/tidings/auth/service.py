@@ -27,6 +27,11 @@ class Principal:
     key_id: int
     name: str
     permissions: frozenset[Permission]
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the key has expired by `now`."""
+        return self.expires_at is not None and self.expires_at <= now
 
 
 @dataclass(frozen=True)
@@ -98,4 +103,5 @@ def authenticate(session: Session, secret: str, now: datetime) -> Principal | No
         key_id=key.id,
         name=key.name,
         permissions=frozenset(Permission(p) for p in key.permissions if p in known),
+        expires_at=key.expires_at,
     )

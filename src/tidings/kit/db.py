@@ -5,11 +5,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class fold(GenericFunction[str]):
+    """Lower-case text for case-insensitive matching beyond ASCII.
+
+    PostgreSQL's lower() folds every letter; SQLite's folds ASCII only, so on SQLite this
+    calls Python's str.lower, registered on each connection as `tidings_fold`.
+    """
+
+    type = String()
+    name = "tidings_fold"
+    inherit_cache = True
+
+
+@compiles(fold, "postgresql")
+def _fold_on_postgresql(element: fold, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+def _python_lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -41,6 +65,7 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL", pool_size: int = 
         cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
+        dbapi_connection.create_function("tidings_fold", 1, _python_lower, deterministic=True)
 
     return engine
 

@@ -113,11 +113,13 @@ def error_response(request: Request, error: ApiError) -> Response:
     }
     if error.details:
         body["details"] = error.details
+    # The header is set here too: a 500 is answered by Starlette's outermost middleware,
+    # outside RequestIdMiddleware.
     return Response(
         orjson.dumps(body),
         status_code=error.status,
         media_type="application/json",
-        headers=error.headers,
+        headers={**error.headers, "X-Request-Id": str(body["requestId"])},
     )
 
 

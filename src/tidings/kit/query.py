@@ -23,6 +23,7 @@ INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+_DECIMAL = re.compile(r"^[+-]?[0-9]{1,20}$")
 # A '+' in an unencoded query string arrives as a space; put it back before an offset.
 _SPACE_BEFORE_OFFSET = re.compile(r"(\d) (\d{2}(?::?\d{2})?)$")
 
@@ -81,10 +82,10 @@ def _enum_member(name: str, enum: type[E], raw: str) -> E:
 
 
 def _int_in_range(name: str, raw: str, minimum: int, maximum: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"{name}: '{raw}' is not an integer") from None
+    # Python's int() also takes '1_000' and non-ASCII digits; the wire takes plain decimals.
+    if not _DECIMAL.match(raw):
+        raise bad_request(f"{name}: '{raw}' is not an integer")
+    value = int(raw)
     if not minimum <= value <= maximum:
         raise bad_request(f"{name}: {value} is outside {minimum}..{maximum}")
     return value
@@ -110,11 +111,18 @@ def int64_array(name: str, description: str) -> QueryParam[frozenset[int]]:
     return QueryParam(name, description, schema, convert)
 
 
+def _printable(name: str, value: str) -> str:
+    """Refuse control characters: no stored text has them, and PostgreSQL cannot bind NUL."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise bad_request(f"{name}: control characters are not allowed")
+    return value
+
+
 def string_array(name: str, description: str) -> QueryParam[frozenset[str]]:
     """A filter taking any number of strings (commas separate values)."""
 
-    def convert(_param: str, raw: list[str]) -> frozenset[str]:
-        return frozenset(_split(raw))
+    def convert(param: str, raw: list[str]) -> frozenset[str]:
+        return frozenset(_printable(param, value) for value in _split(raw))
 
     items: dict[str, Any] = {"type": "string"}
     return QueryParam(name, description, {"type": "array", "items": items}, convert)
@@ -197,8 +205,8 @@ def enum_value(name: str, enum: type[E], description: str, *, default: E) -> Que
 def free_text(name: str, description: str) -> QueryParam[str | None]:
     """Optional text; blank means absent."""
 
-    def convert(_param: str, raw: list[str]) -> str | None:
+    def convert(param: str, raw: list[str]) -> str | None:
         text = " ".join(value.strip() for value in raw if value.strip())
-        return text or None
+        return _printable(param, text) or None
 
     return QueryParam(name, description, {"type": "string"}, convert)

@@ -10,7 +10,11 @@ from starlette.responses import Response
 def format_instant(moment: datetime) -> str:
     """UTC with millisecond precision and a `Z`, as Cortex prints dates."""
     moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    # Built by hand: strftime's %Y does not pad years below 1000 to four digits.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -195,7 +196,15 @@ class NotificationLog(Base):
         _filter_index("ix_logs_status_created", "status"),
         _filter_index("ix_logs_medium_created", "medium"),
         _filter_index("ix_logs_recipient_type_created", "recipient_type"),
-        _filter_index("ix_logs_email_created", "recipient_email", sparse=True),
+        # Addresses are kept as given and matched case-insensitively, through lower().
+        Index(
+            "ix_logs_email_created",
+            func.lower(text("recipient_email")),
+            "date_created",
+            "id",
+            sqlite_where=text(f"recipient_email {NOT_NULL}"),
+            postgresql_where=text(f"recipient_email {NOT_NULL}"),
+        ),
         _filter_index("ix_logs_entity_created", "recipient_entity_id", sparse=True),
         _filter_index("ix_logs_channel_created", "recipient_channel", sparse=True),
         _filter_index("ix_logs_ignored_created", "ignored_reason", sparse=True),

@@ -36,6 +36,7 @@ from tidings.enums import (
     RunStatus,
     SortOrder,
 )
+from tidings.kit.db import fold
 from tidings.kit.orm import EPOCH, UtcDateTime, epoch_millis, to_millis
 from tidings.kit.pagination import PageRequest
 from tidings.logs import tallies as tallies_ddl
@@ -110,12 +111,23 @@ def _dimension_conditions(table: FromClause, f: LogFilter) -> list[ColumnElement
     ]
 
 
+def _inclusive_start(moment: datetime) -> datetime:
+    """The first stored instant (whole milliseconds) at or after `moment`."""
+    whole = to_millis(moment)
+    if whole == moment:
+        return whole
+    try:
+        return whole + timedelta(milliseconds=1)
+    except OverflowError:  # the last millisecond a datetime can hold
+        return whole
+
+
 def _date_conditions(
     table: FromClause, start: datetime | None, end: datetime | None, *, end_inclusive: bool = True
 ) -> list[ColumnElement[bool]]:
     conditions = []
     if start is not None:
-        conditions.append(table.c.date_created >= start)
+        conditions.append(table.c.date_created >= _inclusive_start(start))
     if end is not None:
         conditions.append(
             table.c.date_created <= end if end_inclusive else table.c.date_created < end
@@ -128,20 +140,35 @@ def channel_variants(channels: frozenset[str]) -> frozenset[str]:
     return channels | {f"#{channel}" for channel in channels if not channel.startswith("#")}
 
 
+def _email_conditions(emails: frozenset[str]) -> list[ColumnElement[bool]]:
+    """Case-insensitive address match, in the shape of ix_logs_email_created (the IS NOT
+    NULL repeats the partial index's condition so that SQLite sees it applies)."""
+    if not emails:
+        return []
+    return [
+        logs.c.recipient_email.is_not(None),
+        *_within(func.lower(logs.c.recipient_email), frozenset(e.lower() for e in emails)),
+    ]
+
+
 def log_conditions(f: LogFilter) -> list[ColumnElement[bool]]:
     """Every condition of a log filter, against the logs table."""
     return [
         *_within(logs.c.run_id, f.run_ids),
         *_dimension_conditions(logs, f),
-        *_within(logs.c.recipient_email, frozenset(e.lower() for e in f.recipient_emails)),
+        *_email_conditions(f.recipient_emails),
         *_within(logs.c.recipient_entity_id, f.recipient_entity_ids),
         *_within(logs.c.recipient_channel, channel_variants(f.recipient_channels)),
         *_date_conditions(logs, f.from_date, f.until_date),
     ]
 
 
-def _day_start(day: int) -> datetime:
-    return EPOCH + timedelta(days=day)
+def _day_start(day: int) -> datetime | None:
+    """Midnight UTC starting `day`, or None past the last day a datetime can hold."""
+    try:
+        return EPOCH + timedelta(days=day)
+    except OverflowError:
+        return None
 
 
 def _raw_log_count(
@@ -157,7 +184,9 @@ def _raw_log_count(
 def _tallied_log_count(f: LogFilter) -> Select[Any]:
     """One statement: whole days from the tallies, the partial end days from the logs."""
     first_full_day = (
-        None if f.from_date is None else -(-epoch_millis(f.from_date) // MILLIS_PER_DAY)
+        None
+        if f.from_date is None
+        else -(-epoch_millis(_inclusive_start(f.from_date)) // MILLIS_PER_DAY)
     )
     last_full_day = (
         None if f.until_date is None else (epoch_millis(f.until_date) + 1) // MILLIS_PER_DAY - 1
@@ -179,8 +208,9 @@ def _tallied_log_count(f: LogFilter) -> Select[Any]:
     if first_full_day is not None:
         head = _raw_log_count(f, f.from_date, _day_start(first_full_day), end_inclusive=False)
         total = total + head.scalar_subquery()
-    if last_full_day is not None:
-        tail = _raw_log_count(f, _day_start(last_full_day + 1), f.until_date, end_inclusive=True)
+    tail_start = None if last_full_day is None else _day_start(last_full_day + 1)
+    if tail_start is not None:
+        tail = _raw_log_count(f, tail_start, f.until_date, end_inclusive=True)
         total = total + tail.scalar_subquery()
     return select(total)
 
@@ -209,19 +239,26 @@ def log_page_statement(f: LogFilter, page: PageRequest) -> Select[Any]:
     )
 
 
+def _contains(column: Any, query: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; `%` and `_` in the query are literal."""
+    if query.isascii():
+        return column.icontains(query, autoescape=True)  # type: ignore[no-any-return]
+    return fold(column).contains(query.lower(), autoescape=True)
+
+
 def _search_conditions(query: str) -> ColumnElement[bool]:
     matching_objects = (
         select(run_objects.c.run_id)
         .join(objects, objects.c.pk == run_objects.c.object_pk)
         .where(
             or_(
-                objects.c.name.icontains(query, autoescape=True),
-                objects.c.tag.icontains(query, autoescape=True),
-                objects.c.cid.icontains(query, autoescape=True),
+                _contains(objects.c.name, query),
+                _contains(objects.c.tag, query),
+                _contains(objects.c.cid, query),
             )
         )
     )
-    return or_(runs.c.summary.icontains(query, autoescape=True), runs.c.id.in_(matching_objects))
+    return or_(_contains(runs.c.summary, query), runs.c.id.in_(matching_objects))
 
 
 def run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:

@@ -19,10 +19,17 @@ _KEY = ", ".join(TALLY_KEY)
 MILLIS_PER_DAY: Final = 86_400_000
 
 
+def _sqlite_day(millis: str) -> str:
+    """Floor division of epoch milliseconds by a day: SQLite's `/` truncates towards zero,
+    which would put the last day before 1970 on day 0."""
+    day = MILLIS_PER_DAY
+    return f"(({millis}) - ((({millis}) % {day} + {day}) % {day})) / {day}"
+
+
 def _sqlite_key_values(row: str) -> list[str]:
     """The tally key of the log `row` (NEW or OLD) as SQLite expressions, in TALLY_KEY order."""
     return [
-        f"{row}.date_created / {MILLIS_PER_DAY}",
+        _sqlite_day(f"{row}.date_created"),
         f"{row}.notification_type",
         f"{row}.medium",
         f"{row}.status",
@@ -144,7 +151,7 @@ def rebuild_statements(dialect: str) -> tuple[str, ...]:
     day = (
         "floor(extract(epoch FROM date_created) / 86400)::int"
         if dialect == "postgresql"
-        else f"date_created / {MILLIS_PER_DAY}"
+        else _sqlite_day("date_created")
     )
     return (
         "DELETE FROM notification_log_tallies",

@@ -356,7 +356,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_logs_created", ["date_created", "id"], unique=False)
         batch_op.create_index(
             "ix_logs_email_created",
-            ["recipient_email", "date_created", "id"],
+            [sa.text("lower(recipient_email)"), "date_created", "id"],
             unique=False,
             sqlite_where=sa.text("recipient_email IS NOT NULL"),
             postgresql_where=sa.text("recipient_email IS NOT NULL"),
