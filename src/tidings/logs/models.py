@@ -70,6 +70,14 @@ class NotificationRun(Base):
         enum_check("ignored_reason", RunIgnoredReason),
         enum_check("failed_reason", RunFailedReason),
         Index("ix_runs_created", "date_created", "id"),
+        # deliveredOnly=true, the default, reads only runs that delivered something.
+        Index(
+            "ix_runs_delivered_created",
+            "date_created",
+            "id",
+            sqlite_where=text("delivered_count >= 1"),
+            postgresql_where=text("delivered_count >= 1"),
+        ),
         Index("ix_runs_type_created", "notification_type", "date_created", "id"),
         Index("ix_runs_status_created", "status", "date_created", "id"),
         Index("ix_runs_medium_created", "medium", "date_created", "id"),

@@ -191,6 +191,13 @@ def upgrade() -> None:
     with op.batch_alter_table("notification_runs", schema=None) as batch_op:
         batch_op.create_index("ix_runs_created", ["date_created", "id"], unique=False)
         batch_op.create_index(
+            "ix_runs_delivered_created",
+            ["date_created", "id"],
+            unique=False,
+            sqlite_where=sa.text("delivered_count >= 1"),
+            postgresql_where=sa.text("delivered_count >= 1"),
+        )
+        batch_op.create_index(
             "ix_runs_failed_created",
             ["failed_reason", "date_created", "id"],
             unique=False,
@@ -507,6 +514,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("failed_reason IS NOT NULL"),
         )
         batch_op.drop_index("ix_runs_created")
+        batch_op.drop_index(
+            "ix_runs_delivered_created",
+            sqlite_where=sa.text("delivered_count >= 1"),
+            postgresql_where=sa.text("delivered_count >= 1"),
+        )
 
     op.drop_table("notification_runs")
     op.drop_table("notification_objects")
