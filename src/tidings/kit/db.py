@@ -32,6 +32,30 @@ def _fold_on_postgresql(element: fold, compiler: SQLCompiler, **kw: Any) -> str:
     return f"lower({compiler.process(element.clauses, **kw)})"
 
 
+class wire_instant(GenericFunction[str]):
+    """An instant column as the API prints it, `2025-06-28T19:23:14.615Z`, made by the database.
+
+    Formatting three dates a row in Python cost more than fetching the row; the databases
+    do it in C. SQLite stores epoch milliseconds (see kit.orm.UtcDateTime).
+    """
+
+    type = String()
+    name = "wire_instant"
+    inherit_cache = True
+
+
+@compiles(wire_instant, "sqlite")
+def _wire_instant_on_sqlite(element: wire_instant, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%dT%H:%M:%fZ', ({column}) / 1000.0, 'unixepoch')"
+
+
+@compiles(wire_instant, "postgresql")
+def _wire_instant_on_postgresql(element: wire_instant, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"""to_char(({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+
+
 def _python_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 

@@ -9,12 +9,11 @@ from starlette.responses import Response
 
 def format_instant(moment: datetime) -> str:
     """UTC with millisecond precision and a `Z`, as Cortex prints dates."""
-    moment = moment.astimezone(UTC)
-    # Built by hand: strftime's %Y does not pad years below 1000 to four digits.
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
-        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
-    )
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat pads years below 1000 (strftime's %Y does not) and runs in C: this is on
+    # the path of every row the API returns. It ends in '+00:00' for UTC.
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:

@@ -36,7 +36,7 @@ from tidings.enums import (
     RunStatus,
     SortOrder,
 )
-from tidings.kit.db import fold
+from tidings.kit.db import fold, wire_instant
 from tidings.kit.orm import EPOCH, UtcDateTime, epoch_millis, to_millis
 from tidings.kit.pagination import PageRequest
 from tidings.logs import tallies as tallies_ddl
@@ -54,6 +54,15 @@ logs = cast(Table, NotificationLog.__table__)
 runs = cast(Table, NotificationRun.__table__)
 objects = cast(Table, NotificationObject.__table__)
 tallies = cast(Table, LogTally.__table__)
+
+
+def _on_the_wire(columns: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The columns with every instant formatted by the database as the API prints it."""
+    return tuple(
+        wire_instant(column).label(column.name) if isinstance(column.type, UtcDateTime) else column
+        for column in columns
+    )
+
 
 LOG_COLUMNS = (
     logs.c.id,
@@ -88,6 +97,8 @@ RUN_COLUMNS = (
     runs.c.date_created,
     runs.c.date_updated,
 )
+LOG_WIRE_COLUMNS = _on_the_wire(LOG_COLUMNS)
+RUN_WIRE_COLUMNS = _on_the_wire(RUN_COLUMNS)
 
 
 def _within(column: Any, values: frozenset[Any]) -> list[ColumnElement[bool]]:
@@ -229,9 +240,9 @@ def _ordering(table: FromClause, order: SortOrder) -> tuple[Any, Any]:
 
 
 def log_page_statement(f: LogFilter, page: PageRequest) -> Select[Any]:
-    """The statement that reads one page of logs matching `f`."""
+    """The statement that reads one page of logs matching `f`, dates formatted for the wire."""
     return (
-        select(*LOG_COLUMNS)
+        select(*LOG_WIRE_COLUMNS)
         .where(*log_conditions(f))
         .order_by(*_ordering(logs, page.order))
         .limit(page.page_size)
@@ -284,9 +295,9 @@ def run_count_statement(f: RunFilter) -> Select[Any]:
 
 
 def run_page_statement(f: RunFilter, page: PageRequest) -> Select[Any]:
-    """The statement that reads one page of runs matching `f`."""
+    """The statement that reads one page of runs matching `f`, dates formatted for the wire."""
     return (
-        select(*RUN_COLUMNS)
+        select(*RUN_WIRE_COLUMNS)
         .where(*run_conditions(f))
         .order_by(*_ordering(runs, page.order))
         .limit(page.page_size)
@@ -300,8 +311,13 @@ def count(connection: Connection, statement: Select[Any]) -> int:
 
 
 def fetch(connection: Connection, statement: Select[Any]) -> Sequence[RowMapping]:
-    """Run a page statement."""
+    """Run a page statement; rows by column name."""
     return connection.execute(statement).mappings().all()
+
+
+def fetch_rows(connection: Connection, statement: Select[Any]) -> Sequence[Sequence[Any]]:
+    """Run a page statement; rows as tuples in the statement's column order."""
+    return connection.execute(statement).all()
 
 
 def objects_of_runs(connection: Connection, run_ids: Sequence[int]) -> dict[int, list[RowMapping]]:

@@ -1,24 +1,14 @@
 """Answers of the read API: filters in, Cortex-shaped bodies out."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tidings.kit.pagination import PageRequest, envelope
-from tidings.kit.wire import format_instant
 from tidings.logs import repository
 from tidings.logs.filters import LogFilter, RunFilter
 
-_LOG_OPTIONAL = (
-    ("recipient_user_id", "recipientUserId"),
-    ("recipient_email", "recipientEmail"),
-    ("recipient_entity_id", "recipientEntityId"),
-    ("recipient_channel", "recipientChannel"),
-    ("ignored_reason", "ignoredReason"),
-    ("failed_reason", "failedReason"),
-    ("error_message", "errorMessage"),
-)
 _RUN_OPTIONAL = (
     ("ignored_reason", "ignoredReason"),
     ("failed_reason", "failedReason"),
@@ -43,24 +33,65 @@ def _copy_present(
 
 
 def _copy_dates(row: Mapping[Any, Any], body: dict[str, Any]) -> None:
+    """Dates arrive formatted for the wire by the page statement."""
     for column, key in _DATES:
         value = row.get(column)
         if value is not None:
-            body[key] = format_instant(value)
+            body[key] = value
 
 
-def log_to_wire(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A stored log as a Cortex `NotificationLog`."""
+def log_to_wire(row: Sequence[Any]) -> dict[str, Any]:
+    """A page row of logs (`repository.LOG_WIRE_COLUMNS`) as a Cortex `NotificationLog`.
+
+    Positional and unrolled: this runs for every row of every page, and reading a row's
+    fields by name cost more than the SQL that fetched it.
+    """
+    (
+        log_id,
+        run_id,
+        notification_type,
+        medium,
+        status,
+        recipient_type,
+        user_id,
+        email,
+        entity_id,
+        channel,
+        ignored,
+        failed,
+        error,
+        created,
+        updated,
+        delivered,
+    ) = row
     body: dict[str, Any] = {
-        "id": row["id"],
-        "runId": row["run_id"],
-        "type": row["notification_type"],
-        "medium": row["medium"],
-        "status": row["status"],
-        "recipientType": row["recipient_type"],
+        "id": log_id,
+        "runId": run_id,
+        "type": notification_type,
+        "medium": medium,
+        "status": status,
+        "recipientType": recipient_type,
     }
-    _copy_present(row, body, _LOG_OPTIONAL)
-    _copy_dates(row, body)
+    if user_id is not None:
+        body["recipientUserId"] = user_id
+    if email is not None:
+        body["recipientEmail"] = email
+    if entity_id is not None:
+        body["recipientEntityId"] = entity_id
+    if channel is not None:
+        body["recipientChannel"] = channel
+    if ignored is not None:
+        body["ignoredReason"] = ignored
+    if failed is not None:
+        body["failedReason"] = failed
+    if error is not None:
+        body["errorMessage"] = error
+    if created is not None:
+        body["dateCreated"] = created
+    if updated is not None:
+        body["dateUpdated"] = updated
+    if delivered is not None:
+        body["dateDelivered"] = delivered
     return body
 
 
@@ -93,7 +124,7 @@ def list_logs(connection: Connection, f: LogFilter, page: PageRequest) -> dict[s
     """One page of logs with the true total."""
     total = repository.count(connection, repository.log_count_statement(f))
     rows = (
-        repository.fetch(connection, repository.log_page_statement(f, page))
+        repository.fetch_rows(connection, repository.log_page_statement(f, page))
         if page.offset < total
         else []
     )
