@@ -9,32 +9,12 @@ from tidings.kit.pagination import PageRequest, envelope
 from tidings.logs import repository
 from tidings.logs.filters import LogFilter, RunFilter
 
-_RUN_OPTIONAL = (
-    ("ignored_reason", "ignoredReason"),
-    ("failed_reason", "failedReason"),
-    ("error_message", "errorMessage"),
-    ("original_run_id", "originalRunId"),
-)
-_DATES = (
-    ("date_created", "dateCreated"),
-    ("date_updated", "dateUpdated"),
-    ("date_delivered", "dateDelivered"),
-)
-
 
 def _copy_present(
     row: Mapping[Any, Any], body: dict[str, Any], fields: tuple[tuple[str, str], ...]
 ) -> None:
     """Absent optional fields are omitted, never null: the spec declares none nullable."""
     for column, key in fields:
-        value = row.get(column)
-        if value is not None:
-            body[key] = value
-
-
-def _copy_dates(row: Mapping[Any, Any], body: dict[str, Any]) -> None:
-    """Dates arrive formatted for the wire by the page statement."""
-    for column, key in _DATES:
         value = row.get(column)
         if value is not None:
             body[key] = value
@@ -102,19 +82,45 @@ def object_to_wire(row: Mapping[Any, Any]) -> dict[str, Any]:
     return body
 
 
-def run_to_wire(row: Mapping[Any, Any], objects: list[Any] | None) -> dict[str, Any]:
-    """A stored run as a Cortex `NotificationRun`; objects only when asked for."""
+def run_to_wire(row: Sequence[Any], objects: list[Any] | None) -> dict[str, Any]:
+    """A page row of runs (`repository.RUN_WIRE_COLUMNS`) as a Cortex `NotificationRun`;
+    objects only when asked for."""
+    (
+        run_id,
+        notification_type,
+        medium,
+        status,
+        summary,
+        delivered_count,
+        ignored,
+        failed,
+        error,
+        original_run_id,
+        seq_no,
+        created,
+        updated,
+    ) = row
     body: dict[str, Any] = {
-        "id": row["id"],
-        "notificationType": row["notification_type"],
-        "medium": row["medium"],
-        "status": row["status"],
-        "summary": row["summary"],
-        "deliveredCount": row["delivered_count"],
-        "seqNo": row["seq_no"],
+        "id": run_id,
+        "notificationType": notification_type,
+        "medium": medium,
+        "status": status,
+        "summary": summary,
+        "deliveredCount": delivered_count,
+        "seqNo": seq_no,
     }
-    _copy_present(row, body, _RUN_OPTIONAL)
-    _copy_dates(row, body)
+    if ignored is not None:
+        body["ignoredReason"] = ignored
+    if failed is not None:
+        body["failedReason"] = failed
+    if error is not None:
+        body["errorMessage"] = error
+    if original_run_id is not None:
+        body["originalRunId"] = original_run_id
+    if created is not None:
+        body["dateCreated"] = created
+    if updated is not None:
+        body["dateUpdated"] = updated
     if objects is not None:
         body["notificationObjects"] = [object_to_wire(item) for item in objects]
     return body
@@ -137,16 +143,14 @@ def list_runs(
     """One page of runs with the true total, with their objects when asked for."""
     total = repository.count(connection, repository.run_count_statement(f))
     rows = (
-        repository.fetch(connection, repository.run_page_statement(f, page))
+        repository.fetch_rows(connection, repository.run_page_statement(f, page))
         if page.offset < total
         else []
     )
     objects = (
-        repository.objects_of_runs(connection, [row["id"] for row in rows])
+        repository.objects_of_runs(connection, [row[0] for row in rows])
         if include_objects
         else None
     )
-    items = [
-        run_to_wire(row, None if objects is None else objects.get(row["id"], [])) for row in rows
-    ]
+    items = [run_to_wire(row, None if objects is None else objects.get(row[0], [])) for row in rows]
     return envelope("runs", items, page, total)
