@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     FromClause,
@@ -21,8 +22,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union,
 )
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from tidings.enums import (
     FailedReason,
@@ -39,6 +44,7 @@ from tidings.enums import (
 from tidings.kit.db import fold, wire_instant
 from tidings.kit.orm import EPOCH, UtcDateTime, epoch_millis, to_millis
 from tidings.kit.pagination import PageRequest
+from tidings.logs import search
 from tidings.logs import tallies as tallies_ddl
 from tidings.logs.filters import LogFilter, RunFilter
 from tidings.logs.models import (
@@ -251,14 +257,46 @@ def log_page_statement(f: LogFilter, page: PageRequest) -> Select[Any]:
 
 
 def _contains(column: Any, query: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match; `%` and `_` in the query are literal."""
+    """Case-insensitive substring match; `%` and `_` in the query are literal.
+
+    Both forms read lower(column) on PostgreSQL, the expression its trigram index holds.
+    """
     if query.isascii():
-        return column.icontains(query, autoescape=True)  # type: ignore[no-any-return]
+        # An ASCII query matches ASCII letters only: SQLite's own lower() is enough for it.
+        return func.lower(column).contains(query.lower(), autoescape=True)
     return fold(column).contains(query.lower(), autoescape=True)
 
 
-def _search_conditions(query: str) -> ColumnElement[bool]:
-    matching_objects = (
+class trigram_candidates(FunctionElement[bool]):
+    """`run_id IN (the runs whose indexed summary holds a trigram phrase)` on SQLite.
+
+    On PostgreSQL it is TRUE: there the trigram index serves the exact LIKE beside it.
+    """
+
+    type = Boolean()
+    name = "trigram_candidates"
+    inherit_cache = True
+
+
+@compiles(trigram_candidates, "sqlite")
+def _trigram_candidates_on_sqlite(
+    element: trigram_candidates, compiler: SQLCompiler, **kw: Any
+) -> str:
+    run_id, phrase = (compiler.process(clause, **kw) for clause in element.clauses)
+    table = search.SQLITE_TABLE
+    return f"{run_id} IN (SELECT rowid FROM {table} WHERE {table} MATCH {phrase})"
+
+
+@compiles(trigram_candidates, "postgresql")
+def _trigram_candidates_on_postgresql(
+    element: trigram_candidates, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return "true"
+
+
+def _object_matches(query: str) -> Select[Any]:
+    """The runs with an object whose name, tag or cid contains `query`."""
+    return (
         select(run_objects.c.run_id)
         .join(objects, objects.c.pk == run_objects.c.object_pk)
         .where(
@@ -269,7 +307,26 @@ def _search_conditions(query: str) -> ColumnElement[bool]:
             )
         )
     )
-    return or_(_contains(runs.c.summary, query), runs.c.id.in_(matching_objects))
+
+
+def _search_conditions(query: str) -> ColumnElement[bool]:
+    """The runs whose summary or an object's name, tag or cid contains `query`.
+
+    With a trigram phrase, the index proposes runs, the exact match keeps the right ones,
+    and the objects' runs join them in one id set. Without one (a query shorter than a
+    trigram, or of letters SQLite's tokenizer cannot fold) every summary is scanned; an OR
+    then lets a page stop at its last row, early for the many runs a short query matches.
+    """
+    phrase = search.trigram_phrase(query)
+    if phrase is None:
+        return or_(_contains(runs.c.summary, query), runs.c.id.in_(_object_matches(query)))
+    # An alias: a subquery naming `runs` itself would be correlated to the outer runs.
+    searched = runs.alias("searched_runs")
+    summary_matches = select(searched.c.id).where(
+        trigram_candidates(searched.c.id, phrase).as_comparison(1, 2),
+        _contains(searched.c.summary, query),
+    )
+    return runs.c.id.in_(union(summary_matches, _object_matches(query)))
 
 
 def run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
@@ -589,13 +646,16 @@ def rebuild_tallies(connection: Connection) -> None:
 def bulk_load(connection: Connection) -> Iterator[None]:
     """Load many logs into an empty store fast, inside the caller's transaction.
 
-    The indexes and the tally triggers are dropped first and rebuilt at the end:
-    building an index once from sorted data costs a fraction of maintaining it row by row.
-    DDL is transactional in SQLite and PostgreSQL, so readers see the old store until the
-    commit, and a failure leaves the store as it was.
+    The indexes, the tally triggers and the search index's upkeep are dropped first and
+    rebuilt at the end: building an index once from sorted data costs a fraction of
+    maintaining it row by row. DDL is transactional in SQLite and PostgreSQL, so readers see
+    the old store until the commit, and a failure leaves the store as it was.
     """
     dialect = connection.dialect.name
-    for statement in tallies_ddl.drop_statements(dialect):
+    for statement in (
+        *tallies_ddl.drop_statements(dialect),
+        *search.suspend_statements(dialect),
+    ):
         connection.exec_driver_sql(statement)
     rebuilt = [*logs.indexes, *runs.indexes, *run_objects.indexes]
     for index in rebuilt:
@@ -604,6 +664,9 @@ def bulk_load(connection: Connection) -> Iterator[None]:
     for index in rebuilt:
         index.create(connection)
     rebuild_tallies(connection)
-    for statement in tallies_ddl.create_statements(dialect):
+    for statement in (
+        *tallies_ddl.create_statements(dialect),
+        *search.resume_statements(dialect),
+    ):
         connection.exec_driver_sql(statement)
     connection.exec_driver_sql("ANALYZE")

@@ -6,6 +6,7 @@ from sqlalchemy import Connection, create_engine
 import tidings.auth.models
 import tidings.logs.models  # noqa: F401  (registers the tables on the metadata)
 from tidings.kit.orm import Base
+from tidings.logs import search
 
 target_metadata = Base.metadata
 
@@ -16,6 +17,7 @@ def _migrate(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=search.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,4 +1,4 @@
-"""notification runs, logs, objects, tallies and API keys
+"""notification runs, logs, objects, tallies, the search index and API keys
 
 Revision ID: 0001
 Revises:
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import tidings.kit.orm
-from tidings.logs import tallies
+from tidings.logs import search, tallies
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -447,12 +447,14 @@ def upgrade() -> None:
     with op.batch_alter_table("notification_run_objects", schema=None) as batch_op:
         batch_op.create_index("ix_run_objects_object", ["object_pk"], unique=False)
 
-    for statement in tallies.create_statements(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in (*tallies.create_statements(dialect), *search.create_statements(dialect)):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in tallies.drop_statements(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in (*search.drop_statements(dialect), *tallies.drop_statements(dialect)):
         op.execute(statement)
     with op.batch_alter_table("notification_run_objects", schema=None) as batch_op:
         batch_op.drop_index("ix_run_objects_object")
