@@ -85,7 +85,13 @@ def _clean(node: Any, enums: dict[str, Any]) -> Any:
     if ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX) :] in enums:
         inline = {key: value for key, value in node.items() if key != "$ref"}
         node = inline | enums[ref[len(REF_PREFIX) :]]
-    return {key: _clean(value, enums) for key, value in node.items()}
+    cleaned = {key: _clean(value, enums) for key, value in node.items() if key != "properties"}
+    if "properties" in node:
+        # Property names are data, not schema keywords: a property may be called "title".
+        cleaned["properties"] = {
+            name: _clean(schema, enums) for name, schema in node["properties"].items()
+        }
+    return cleaned
 
 
 def component_schemas(models: list[type[BaseModel]]) -> dict[str, Any]:

@@ -23,6 +23,8 @@ INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+# Declared on text parameters: control characters are refused with a 400 (see _printable).
+PRINTABLE_PATTERN = r"^[^\x00-\x1F\x7F]*$"
 _DECIMAL = re.compile(r"^[+-]?[0-9]{1,20}$")
 # A '+' in an unencoded query string arrives as a space; put it back before an offset.
 _SPACE_BEFORE_OFFSET = re.compile(r"(\d) (\d{2}(?::?\d{2})?)$")
@@ -124,7 +126,7 @@ def string_array(name: str, description: str) -> QueryParam[frozenset[str]]:
     def convert(param: str, raw: list[str]) -> frozenset[str]:
         return frozenset(_printable(param, value) for value in _split(raw))
 
-    items: dict[str, Any] = {"type": "string"}
+    items: dict[str, Any] = {"type": "string", "pattern": PRINTABLE_PATTERN}
     return QueryParam(name, description, {"type": "array", "items": items}, convert)
 
 
@@ -209,4 +211,4 @@ def free_text(name: str, description: str) -> QueryParam[str | None]:
         text = " ".join(value.strip() for value in raw if value.strip())
         return _printable(param, text) or None
 
-    return QueryParam(name, description, {"type": "string"}, convert)
+    return QueryParam(name, description, {"type": "string", "pattern": PRINTABLE_PATTERN}, convert)
