@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
+from tests.support.api import Api, serving, wipe
 from tests.support.postgres import PostgresServer, PostgresUnavailableError, start_server
 from tidings.app import create_app
 from tidings.auth import service as keys
@@ -122,6 +123,20 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
     """An HTTP client for the app (in-process ASGI, real requests and responses)."""
     with TestClient(create_app(runtime)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def api(module_database_url: str) -> Iterator[Api]:
+    """The app over a store shared by one module's tests, with a viewer's key."""
+    with serving(module_database_url) as served:
+        yield served
+
+
+@pytest.fixture
+def store(api: Api) -> Iterator[Engine]:
+    """The shared store, emptied of runs, logs, objects and tallies after the test."""
+    yield api.engine
+    wipe(api.engine)
 
 
 KeyFactory = Callable[..., str]

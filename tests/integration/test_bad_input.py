@@ -5,25 +5,15 @@ mistaken 200 would have something to return.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from tests.support.api import LOGS, RUNS, Api, serving
 from tests.support.builders import RunSpec, entity, store_runs
-from tidings.app import create_app
-from tidings.auth import service as keys
-from tidings.auth.permissions import Permission
 from tidings.kit.errors import ErrorType
-from tidings.runtime import Runtime
-from tidings.settings import Settings
 
-LOGS = "/api/v1/notifications/logs"
-RUNS = "/api/v1/notifications/logs/run"
 ERROR_FIELDS = {"type", "message", "details", "httpStatus", "gatewayHttpStatus", "requestId"}
 TABLES = (
     "api_keys",
@@ -35,41 +25,19 @@ TABLES = (
 )
 
 
-@dataclass(frozen=True)
-class Api:
-    """The app over one store, with the headers of a key that may view logs."""
-
-    client: TestClient
-    headers: dict[str, str]
-    engine: Engine
-
-    def get(self, path: str, query: str) -> httpx.Response:
-        """GET `path` with a query string sent exactly as written."""
-        response: httpx.Response = self.client.get(f"{path}?{query}", headers=self.headers)
-        return response
-
-
 @pytest.fixture(scope="module")
 def api(module_database_url: str) -> Iterator[Api]:
     """The app over a store holding three runs with logs and objects."""
-    runtime = Runtime.from_settings(
-        Settings(database_url=module_database_url, rate_limit_per_minute=1_000_000)
-    )
-    with runtime.sessions.begin() as session:
-        secret = keys.create_key(
-            session, "viewer", [Permission.VIEW_NOTIFICATION_LOGS], datetime.now(UTC)
-        ).secret
-    store_runs(
-        runtime.engine,
-        [
-            RunSpec(logs=[{}, {}], objects=[entity(1, "Payments API", "payments-api")]),
-            RunSpec(logs=[{"recipient_email": "grace@example.com"}]),
-            RunSpec(fields={"summary": "Nothing delivered"}),
-        ],
-    )
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
-        yield Api(client, {"Authorization": f"Bearer {secret}"}, runtime.engine)
-    runtime.close()
+    with serving(module_database_url) as served:
+        store_runs(
+            served.engine,
+            [
+                RunSpec(logs=[{}, {}], objects=[entity(1, "Payments API", "payments-api")]),
+                RunSpec(logs=[{"recipient_email": "grace@example.com"}]),
+                RunSpec(fields={"summary": "Nothing delivered"}),
+            ],
+        )
+        yield served
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

@@ -4,22 +4,16 @@ One store per backend serves the whole module; each test stores exactly the runs
 it describes and the store is emptied after it.
 """
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.support.api import ITEMS, LOGS, RUNS, Api
 from tests.support.builders import RunSpec, store_runs
-from tidings.app import create_app
-from tidings.auth import service as keys
-from tidings.auth.permissions import Permission
 from tidings.enums import (
     FailedReason,
     IgnoredReason,
@@ -32,69 +26,8 @@ from tidings.enums import (
     RunStatus,
     SortOrder,
 )
-from tidings.runtime import Runtime
-from tidings.settings import Settings
 
-LOGS = "/api/v1/notifications/logs"
-RUNS = "/api/v1/notifications/logs/run"
-ITEMS = {LOGS: "logs", RUNS: "runs"}
 ENDPOINTS = [pytest.param(LOGS, id="logs"), pytest.param(RUNS, id="runs")]
-WIPE = (
-    "DELETE FROM notification_run_objects",
-    "DELETE FROM notification_logs",
-    "DELETE FROM notification_runs",
-    "DELETE FROM notification_objects",
-    "DELETE FROM notification_log_tallies",
-)
-
-
-@dataclass(frozen=True)
-class Api:
-    """The app over one store, with the headers of a key that may view logs."""
-
-    client: TestClient
-    headers: dict[str, str]
-    engine: Engine
-
-    def get(self, path: str, query: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        """GET `path` with a query string sent exactly as written."""
-        response: httpx.Response = self.client.get(
-            f"{path}?{query}", headers=self.headers | (headers or {})
-        )
-        return response
-
-    def ids(self, path: str, query: str) -> list[int]:
-        """Ids of every item a 200 answer lists, in its order, checking total."""
-        response = self.get(path, f"{query}&pageSize=1000&orderBy=ASC")
-        assert response.status_code == 200, response.text
-        body = response.json()
-        ids = [item["id"] for item in body[ITEMS[path]]]
-        assert body["total"] == len(ids)
-        return ids
-
-
-@pytest.fixture(scope="module")
-def api(module_database_url: str) -> Iterator[Api]:
-    """The app over a store shared by this module's tests."""
-    runtime = Runtime.from_settings(
-        Settings(database_url=module_database_url, rate_limit_per_minute=1_000_000)
-    )
-    with runtime.sessions.begin() as session:
-        secret = keys.create_key(
-            session, "viewer", [Permission.VIEW_NOTIFICATION_LOGS], datetime.now(UTC)
-        ).secret
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
-        yield Api(client, {"Authorization": f"Bearer {secret}"}, runtime.engine)
-    runtime.close()
-
-
-@pytest.fixture
-def store(api: Api) -> Iterator[Engine]:
-    """The store, emptied of runs, logs and objects after the test."""
-    yield api.engine
-    with api.engine.begin() as connection:
-        for statement in WIPE:
-            connection.execute(text(statement))
 
 
 def log(status: LogStatus, recipient_type: RecipientType, **fields: Any) -> dict[str, Any]:

@@ -5,19 +5,14 @@ describes and the store is emptied after it.
 """
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.support.api import Api
 from tests.support.builders import RunSpec, entity, store_runs
-from tidings.app import create_app
-from tidings.auth import service as keys
-from tidings.auth.permissions import Permission
 from tidings.enums import (
     Medium,
     NotificationType,
@@ -26,58 +21,8 @@ from tidings.enums import (
     RunIgnoredReason,
     RunStatus,
 )
-from tidings.runtime import Runtime
-from tidings.settings import Settings
 
-RUNS = "/api/v1/notifications/logs/run"
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-WIPE = (
-    "DELETE FROM notification_run_objects",
-    "DELETE FROM notification_logs",
-    "DELETE FROM notification_runs",
-    "DELETE FROM notification_objects",
-    "DELETE FROM notification_log_tallies",
-)
-
-
-@dataclass(frozen=True)
-class Api:
-    """The app over one store, with the headers of a key that may view logs."""
-
-    client: TestClient
-    headers: dict[str, str]
-    engine: Engine
-
-    def runs(self, params: Any = None) -> dict[str, Any]:
-        """The 200 body of /logs/run for `params`."""
-        response = self.client.get(RUNS, params=params, headers=self.headers)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-@pytest.fixture(scope="module")
-def api(module_database_url: str) -> Iterator[Api]:
-    """The app over a store shared by this module's tests."""
-    runtime = Runtime.from_settings(
-        Settings(database_url=module_database_url, rate_limit_per_minute=1_000_000)
-    )
-    with runtime.sessions.begin() as session:
-        secret = keys.create_key(
-            session, "viewer", [Permission.VIEW_NOTIFICATION_LOGS], datetime.now(UTC)
-        ).secret
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
-        yield Api(client, {"Authorization": f"Bearer {secret}"}, runtime.engine)
-    runtime.close()
-
-
-@pytest.fixture
-def store(api: Api) -> Iterator[Engine]:
-    """The store, emptied of runs, logs and objects after the test."""
-    yield api.engine
-    with api.engine.begin() as connection:
-        for statement in WIPE:
-            connection.execute(text(statement))
 
 
 def run(**fields: Any) -> RunSpec:

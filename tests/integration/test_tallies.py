@@ -11,19 +11,15 @@ is emptied after it.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import ColumnElement, Engine, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, Table, bindparam, delete, func, select, update
 
+from tests.support.api import Api
 from tests.support.builders import RunSpec, store_runs
-from tidings.app import create_app
-from tidings.auth import service as keys
-from tidings.auth.permissions import Permission
 from tidings.enums import (
     FailedReason,
     IgnoredReason,
@@ -33,63 +29,13 @@ from tidings.enums import (
     RecipientType,
 )
 from tidings.logs.models import LogTally, NotificationLog, NotificationRun
-from tidings.runtime import Runtime
-from tidings.settings import Settings
 
-LOGS = "/api/v1/notifications/logs"
-WIPE = (
-    "DELETE FROM notification_run_objects",
-    "DELETE FROM notification_logs",
-    "DELETE FROM notification_runs",
-    "DELETE FROM notification_objects",
-    "DELETE FROM notification_log_tallies",
-)
 logs = cast(Table, NotificationLog.__table__)
 runs = cast(Table, NotificationRun.__table__)
 tallies = cast(Table, LogTally.__table__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Api:
-    """The app over one store, with the headers of a key that may view logs."""
-
-    client: TestClient
-    headers: dict[str, str]
-    engine: Engine
-
-    def total(self, params: dict[str, Any]) -> int:
-        """The `total` /logs answers for `params`."""
-        response = self.client.get(LOGS, params=params | {"pageSize": 1}, headers=self.headers)
-        assert response.status_code == 200, response.text
-        total: int = response.json()["total"]
-        return total
-
-
-@pytest.fixture(scope="module")
-def api(module_database_url: str) -> Iterator[Api]:
-    """The app over a store shared by this module's tests."""
-    runtime = Runtime.from_settings(
-        Settings(database_url=module_database_url, rate_limit_per_minute=1_000_000)
-    )
-    with runtime.sessions.begin() as session:
-        secret = keys.create_key(
-            session, "viewer", [Permission.VIEW_NOTIFICATION_LOGS], datetime.now(UTC)
-        ).secret
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
-        yield Api(client, {"Authorization": f"Bearer {secret}"}, runtime.engine)
-    runtime.close()
-
-
-@pytest.fixture
-def store(api: Api) -> Iterator[Engine]:
-    """The store, emptied of runs, logs, objects and tallies after the test."""
-    yield api.engine
-    with api.engine.begin() as connection:
-        for statement in WIPE:
-            connection.execute(text(statement))
 
 
 # The logs: two at each instant, from the last millisecond before D0 to midnight after D3,
