@@ -332,9 +332,9 @@ def run_sql(engine: Engine, case: Case, page: PageRequest) -> tuple[int, int]:
         else:
             total = repository.count(connection, repository.run_count_statement(f))
             statement = repository.run_page_statement(f, page)
-        rows = repository.fetch(connection, statement) if page.offset < total else []
+        rows = repository.fetch_rows(connection, statement) if page.offset < total else []
         if case.include_objects:
-            repository.objects_of_runs(connection, [row["id"] for row in rows])
+            repository.objects_of_runs(connection, [row[0] for row in rows])
     return total, len(rows)
 
 
@@ -663,6 +663,7 @@ STORE_SOURCES = (
     "logs/models.py",
     "logs/repository.py",
     "logs/tallies.py",
+    "logs/search.py",
     "kit/orm.py",
     "kit/db.py",
 )

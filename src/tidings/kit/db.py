@@ -1,7 +1,5 @@
 """Engines and sessions for SQLite and PostgreSQL, tuned for each."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +95,3 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL", pool_size: int = 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A factory of sessions bound to `engine` that keep objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits on success and rolls back on any error."""
-    with sessions.begin() as session:
-        yield session

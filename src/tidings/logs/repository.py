@@ -367,11 +367,6 @@ def count(connection: Connection, statement: Select[Any]) -> int:
     return int(connection.execute(statement).scalar_one() or 0)
 
 
-def fetch(connection: Connection, statement: Select[Any]) -> Sequence[RowMapping]:
-    """Run a page statement; rows by column name."""
-    return connection.execute(statement).mappings().all()
-
-
 def fetch_rows(connection: Connection, statement: Select[Any]) -> Sequence[Sequence[Any]]:
     """Run a page statement; rows as tuples in the statement's column order."""
     return connection.execute(statement).all()
