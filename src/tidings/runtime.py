@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
 
 from tidings.kit.clock import Clock, system_clock
 from tidings.kit.db import create_db_engine, session_factory
@@ -40,3 +41,9 @@ class Runtime:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The runtime of the app serving a request."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from tidings.auth.permissions import PERMISSION_LABELS, Permission
 from tidings.auth.service import Principal, authenticate, hash_secret
 from tidings.kit.errors import forbidden, unauthorized
-from tidings.runtime import Runtime
+from tidings.runtime import Runtime, runtime_of
 
 # A verified key is trusted for this long before the database is asked again, so a
 # revocation takes effect within this many seconds on every process.
@@ -50,11 +50,6 @@ def bearer_secret(header: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _lookup(runtime: Runtime, secret: str) -> Principal | None:
     with runtime.sessions() as session:
         return authenticate(session, secret, runtime.clock())
@@ -64,10 +59,10 @@ async def _principal_of(request: Request, secret: str) -> Principal | None:
     cache: AuthenticationCache = request.app.state.auth_cache
     secret_hash = hash_secret(secret)
     principal = cache.get(secret_hash)
-    if principal is not None and principal.expired(_runtime(request).clock()):
+    if principal is not None and principal.expired(runtime_of(request).clock()):
         return None  # a cached key stops working the moment it expires
     if principal is None:
-        principal = await run_in_threadpool(_lookup, _runtime(request), secret)
+        principal = await run_in_threadpool(_lookup, runtime_of(request), secret)
         if principal is not None:
             cache.put(secret_hash, principal)
     return principal
@@ -80,7 +75,7 @@ def require_permission(permission: Permission) -> Callable[[Request], Awaitable[
         secret = bearer_secret(request.headers.get("authorization"))
         principal = None if secret is None else await _principal_of(request, secret)
         client = f"key:{principal.key_id}" if principal else f"ip:{_client_address(request)}"
-        _runtime(request).rate_limiter.spend(client)
+        runtime_of(request).rate_limiter.spend(client)
         if secret is None:
             raise unauthorized("Send an API key as 'Authorization: Bearer <key>'")
         if principal is None:

@@ -28,7 +28,7 @@ from tidings.kit.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from tidings.kit.wire import json_response
 from tidings.logs import service
 from tidings.logs.filters import DateRangeError, LogFilter, RunFilter, check_date_range
-from tidings.runtime import Runtime
+from tidings.runtime import runtime_of
 
 router = APIRouter(tags=["Notification Logs"])
 CanViewLogs = Annotated[Principal, Depends(require_permission(Permission.VIEW_NOTIFICATION_LOGS))]
@@ -169,11 +169,6 @@ def run_filter_of(request: Request) -> RunFilter:
     )
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.get(
     "/api/v1/notifications/logs",
     operation_id="listNotificationLogs",
@@ -187,7 +182,7 @@ def _runtime(request: Request) -> Runtime:
 async def list_notification_logs(request: Request, _principal: CanViewLogs) -> Response:
     """One page of notification logs."""
     f, page = log_filter_of(request), _page_request(request)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
 
     def read() -> dict[str, Any]:
         with runtime.engine.connect() as connection:
@@ -210,7 +205,7 @@ async def list_notification_runs(request: Request, _principal: CanViewLogs) -> R
     """One page of notification runs."""
     f, page = run_filter_of(request), _page_request(request)
     include_objects = INCLUDE_OBJECTS.parse(request.query_params)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
 
     def read() -> dict[str, Any]:
         with runtime.engine.connect() as connection:

@@ -536,13 +536,6 @@ class PreparedRows:
     # SQLite: the flat parameters of each multi-row INSERT; PostgreSQL: one list per row.
     parts: list[Any]
 
-    @property
-    def row_count(self) -> int:
-        """How many rows are prepared."""
-        if self.dialect == "postgresql":
-            return len(self.parts)
-        return sum(len(part) for part in self.parts) // len(self.columns)
-
 
 def prepare_rows(
     dialect: str, table: Table, rows: Sequence[tuple[Any, ...]], columns: Sequence[str]
