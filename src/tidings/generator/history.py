@@ -5,10 +5,13 @@ slot draws everything from its own seeded random stream, so the same seed gives 
 history, and slot dates follow the slot index, so rows arrive in time order as in production.
 """
 
+import gc
 import itertools
+import multiprocessing
 import queue
 import random
-import threading
+import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -523,24 +526,72 @@ def _prepared_batches(
         yield _prepare(dialect, batch, object_keys)
 
 
-def _in_background(batches: Iterator[PreparedBatch]) -> Iterator[PreparedBatch]:
-    """Plan and prepare on another thread: the drivers release the GIL while the database
-    works, so preparing the next batch overlaps with inserting this one."""
-    handoff: queue.Queue[PreparedBatch | BaseException | None] = queue.Queue(maxsize=3)
+def _plan_in_child(
+    world: World,
+    spec: HistorySpec,
+    first_run_id: int,
+    dialect: str,
+    object_keys: dict[tuple[str, int], int],
+    handoff: "multiprocessing.Queue[PreparedBatch | str | None]",
+) -> None:
+    """The planning process: plan and prepare every batch and hand each over."""
+    # Planning allocates millions of small tuples and creates no reference cycles, so the
+    # cycle collector only rescans them again and again (a third of the time); this process
+    # ends with the generation and its memory with it.
+    gc.disable()
+    try:
+        for batch in _prepared_batches(world, spec, first_run_id, dialect, object_keys):
+            handoff.put(batch)
+        handoff.put(None)
+    except BaseException:  # reported to the writer, which raises it
+        handoff.put(traceback.format_exc())
 
-    def produce() -> None:
-        try:
-            for batch in batches:
-                handoff.put(batch)
-            handoff.put(None)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            handoff.put(error)
 
-    threading.Thread(target=produce, name="history-planner", daemon=True).start()
-    while (item := handoff.get()) is not None:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+def _planned_elsewhere(
+    world: World,
+    spec: HistorySpec,
+    first_run_id: int,
+    dialect: str,
+    object_keys: dict[tuple[str, int], int],
+) -> Iterator[PreparedBatch]:
+    """Plan and prepare in another process while this one inserts.
+
+    Planning is pure Python and as costly as inserting; on a thread the two took turns on
+    the GIL (the writer waited for it after every statement), so a million logs took the sum
+    of both times instead of the longer one.
+    """
+    # A forked child starts at once with the world in memory and never touches the parent's
+    # connections or threads (it only plans, and leaves through os._exit); where fork is not
+    # the safe default, spawn re-imports this module instead.
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    handoff: multiprocessing.Queue[PreparedBatch | str | None] = context.Queue(maxsize=4)
+    planner = context.Process(
+        target=_plan_in_child,
+        args=(world, spec, first_run_id, dialect, object_keys, handoff),
+        name="history-planner",
+        daemon=True,
+    )
+    planner.start()
+    try:
+        while True:
+            try:
+                item = handoff.get(timeout=1)
+            except queue.Empty:
+                if not planner.is_alive():
+                    raise RuntimeError(
+                        f"the history planner stopped (exit code {planner.exitcode})"
+                    ) from None
+                continue
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise RuntimeError(f"the history planner failed:\n{item}")
+            yield item
+    finally:
+        if planner.is_alive():
+            planner.terminate()
+        planner.join()
+        handoff.close()
 
 
 def write_history(engine: Engine, spec: HistorySpec, *, progress: bool = False) -> Written:
@@ -568,10 +619,10 @@ def write_history(engine: Engine, spec: HistorySpec, *, progress: bool = False) 
         )
         with loading:
             first_run_id = repository.lock_run_ids(connection)
-            batches = _prepared_batches(
+            batches = _planned_elsewhere(
                 world, spec, first_run_id, connection.dialect.name, object_keys
             )
-            for batch in _in_background(batches):
+            for batch in batches:
                 _write(connection, batch)
                 written.runs += batch.run_count
                 written.logs += batch.log_count
