@@ -4,6 +4,7 @@ One store per backend serves the whole module; each test builds its own app with
 budget, so no budget carries over from one test to the next.
 """
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -169,10 +170,14 @@ class TestDefaultBudget:
         monkeypatch.delenv("TIDINGS_RATE_LIMIT_PER_MINUTE", raising=False)
         monkeypatch.chdir(tmp_path)
         runtime = Runtime.from_settings(Settings(database_url=f"sqlite:///{tmp_path}/t.db"))
-        for _ in range(1000):
-            runtime.rate_limiter.spend("key:1")
+        limiter = runtime.rate_limiter
 
-        with pytest.raises(RateLimitExceededError):
-            runtime.rate_limiter.spend("key:1")
-        runtime.rate_limiter.spend("key:2")
+        async def spend_budget_then_one_more() -> None:
+            for _ in range(1000):
+                await limiter.spend("key:1")
+            with pytest.raises(RateLimitExceededError):
+                await limiter.spend("key:1")
+            await limiter.spend("key:2")
+
+        asyncio.run(spend_budget_then_one_more())
         runtime.close()

@@ -75,7 +75,7 @@ def require_permission(permission: Permission) -> Callable[[Request], Awaitable[
         secret = bearer_secret(request.headers.get("authorization"))
         principal = None if secret is None else await _principal_of(request, secret)
         client = f"key:{principal.key_id}" if principal else f"ip:{_client_address(request)}"
-        runtime_of(request).rate_limiter.spend(client)
+        await runtime_of(request).rate_limiter.spend(client)
         if secret is None:
             raise unauthorized("Send an API key as 'Authorization: Bearer <key>'")
         if principal is None:
