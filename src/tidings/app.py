@@ -1,11 +1,16 @@
 """The ASGI application: routes, error handling, OpenAPI and docs."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tidings import __version__
 from tidings.auth.dependencies import AuthenticationCache
+from tidings.engine import endpoints as engine_endpoints
+from tidings.engine.schemas import EventAnswer, EventIn, PreviewAnswer, RunCreated
 from tidings.kit.errors import install_error_handlers
 from tidings.kit.openapi import install_docs, install_openapi
 from tidings.kit.request_id import RequestIdMiddleware
@@ -23,7 +28,18 @@ DESCRIPTION = (
 
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the application around an already opened runtime."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The embedded runner works while the app serves (picking up unfinished runs first).
+        if runtime.runner is not None:
+            runtime.runner.start()
+        yield
+        if runtime.runner is not None:
+            runtime.runner.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tidings",
         version=__version__,
         docs_url=None,
@@ -35,6 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(logs_endpoints.router)
+    app.include_router(engine_endpoints.router)
     install_openapi(
         app,
         [
@@ -42,6 +59,10 @@ def create_app(runtime: Runtime) -> FastAPI:
             NotificationRunResponse,
             ErrorResponse,
             TooManyRequestsProblemDetail,
+            EventIn,
+            EventAnswer,
+            PreviewAnswer,
+            RunCreated,
         ],
         DESCRIPTION,
     )

@@ -1,19 +1,29 @@
 """The `tidings` command line."""
 
+import asyncio
+import difflib
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tidings import __version__
 from tidings.auth import service as keys_service
 from tidings.auth.models import ApiKey
 from tidings.auth.permissions import Permission
+from tidings.engine import flows
+from tidings.engine.schemas import EventIn
+from tidings.engine.views import run_detail
+from tidings.enums import NotificationType, ObjectType
 from tidings.kit.migrate import current_revision, upgrade
 from tidings.kit.wire import format_instant
 from tidings.runtime import Runtime
@@ -26,6 +36,9 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+
+# A file with many problems shows this many, then a count of the rest.
+MAX_ERRORS_SHOWN = 20
 
 # soft_wrap: URLs, keys and commands must stay on one line to be copied, whatever the width.
 out = Console(soft_wrap=True)
@@ -42,9 +55,9 @@ def _migrated_runtime() -> Runtime:
     return runtime
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=2)
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(code=code)
 
 
 @app.command()
@@ -191,6 +204,324 @@ def keys_revoke(
     finally:
         runtime.close()
     out.print(f"revoked key {key_id} '{name}'")
+
+
+@app.command(
+    "import",
+    epilog="Each file imports whole or not at all; problems print as path:line: message. "
+    "Importing unchanged files again changes nothing. Exit status 1 when any file failed. "
+    "Formats: docs/catalog.md.",
+)
+def import_files(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Catalog files, or directories searched recursively for *.yaml, *.yml, *.json.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Import catalog files: Cortex descriptors, Backstage entities, tidings YAML."""
+    from tidings.catalog.service import Tally, import_catalog
+
+    runtime = _migrated_runtime()
+    total, files, failed = Tally(), 0, 0
+    try:
+        for outcome in import_catalog(runtime.engine, paths, runtime.clock):
+            files += 1
+            shown = str(outcome.path)
+            if outcome.imported:
+                total.add(outcome.tally)
+                typer.echo(f"{shown}: {outcome.tally.describe()}")
+                continue
+            failed += 1
+            for error in outcome.errors[:MAX_ERRORS_SHOWN]:
+                typer.echo(error.render(shown), err=True)
+            hidden = len(outcome.errors) - MAX_ERRORS_SHOWN
+            if hidden > 0:
+                typer.echo(f"{shown}: ... and {hidden} more problems", err=True)
+    finally:
+        runtime.close()
+    if files == 0:
+        raise _fail("no catalog files (*.yaml, *.yml, *.json) found in the paths given")
+    summary = f"imported {files - failed} of {files} files: {total.describe()}"
+    typer.echo(summary + (f"; {failed} failed" if failed else ""))
+    if failed:
+        raise typer.Exit(code=1)
+
+
+# Events and re-runs ----------------------------------------------------------------------------
+
+OBJECT_KINDS = {kind.value.lower(): kind for kind in ObjectType}
+# What each printed run shows, as the run endpoints name it.
+RUN_FIELDS = (
+    "id",
+    "medium",
+    "status",
+    "deliveredCount",
+    "ignoredReason",
+    "failedReason",
+    "errorMessage",
+    "originalRunId",
+    "seqNo",
+)
+WAIT_HELP = (
+    "Expand, deliver and settle the {runs} in this process, then print {them} settled. "
+    "--no-wait only records {them} (CREATED): a `tidings serve` started later processes {them}."
+)
+
+
+def _notification_type(value: str) -> NotificationType:
+    name = value.strip().upper().replace("-", "_")
+    try:
+        return NotificationType(name)
+    except ValueError:
+        close = difflib.get_close_matches(name, list(NotificationType), n=1)
+        hint = f"; did you mean {close[0]}?" if close else " (see tidings send --help)"
+        raise _fail(f"unknown notification type '{value}'{hint}") from None
+
+
+def _object_ref(value: str) -> dict[str, str]:
+    kind, colon, tag = value.partition(":")
+    object_type = OBJECT_KINDS.get(kind.strip().lower())
+    if not colon or object_type is None or not tag.strip():
+        raise _fail(
+            f"--object: '{value}' is not KIND:TAG with KIND entity, scorecard or initiative "
+            "(for example entity:payments-api)"
+        )
+    return {"type": object_type.value, "tag": tag.strip()}
+
+
+def _data_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _event_data(pairs: Sequence[str], data_json: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if data_json is not None:
+        try:
+            parsed = json.loads(data_json)
+        except json.JSONDecodeError as error:
+            raise _fail(f"--data-json: not valid JSON: {error}") from None
+        if not isinstance(parsed, dict):
+            raise _fail("--data-json: give a JSON object such as '{\"score\": 72}'")
+        data.update(parsed)
+    for pair in pairs:
+        key, equals, raw = pair.partition("=")
+        if not equals or not key.strip():
+            raise _fail(f"--data: '{pair}' is not KEY=VALUE")
+        data[key.strip()] = _data_value(raw)
+    return data
+
+
+def _event(fields: dict[str, Any]) -> EventIn:
+    try:
+        return EventIn.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise _fail(f"the event is not valid: {problems}") from None
+
+
+def _process(runtime: Runtime, run_ids: Sequence[int]) -> list[int]:
+    """Process the runs one after another; the ids of those that raised."""
+    broken: list[int] = []
+
+    async def work() -> None:
+        for run_id in run_ids:
+            try:
+                await runtime.process_run(run_id)
+            except Exception:
+                logging.getLogger(__name__).exception("processing run %s failed", run_id)
+                broken.append(run_id)
+
+    asyncio.run(work())
+    return broken
+
+
+def _runs_now(runtime: Runtime, run_ids: Sequence[int]) -> list[dict[str, Any]]:
+    with runtime.engine.connect() as connection:
+        found = [run_detail(connection, run_id, 0, 1) for run_id in run_ids]
+    return [{key: run[key] for key in RUN_FIELDS if key in run} for run in found if run]
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    reason = run.get("ignoredReason") or run.get("failedReason")
+    message = run.get("errorMessage")
+    why = f"{reason}: {message}" if reason and message else reason or message or ""
+    line = (
+        f"run {run['id']:<6} {run['medium']:<15} {run['status']:<21} "
+        f"delivered {run['deliveredCount']:<6} {why}"
+    )
+    return line.rstrip()
+
+
+def _report_broken(broken: Sequence[int]) -> None:
+    if broken:
+        ids = ", ".join(str(run_id) for run_id in broken)
+        err.print(
+            f"[red]error:[/red] processing run {ids} raised (logged above); such a run stays "
+            "CREATED and `tidings serve` retries it when it starts"
+        )
+        raise typer.Exit(code=1)
+
+
+@app.command(
+    epilog="TYPE is one of: " + ", ".join(NotificationType) + ". "
+    "Exit status 2 when the event is malformed or refused (nothing is recorded), "
+    "1 when processing a run raised an error.",
+)
+def send(
+    type_name: Annotated[
+        str,
+        typer.Argument(
+            metavar="TYPE",
+            help="The notification type, e.g. SERVICE_REEVALUATED (any case).",
+            show_default=False,
+        ),
+    ],
+    objects: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--object",
+            metavar="KIND:TAG",
+            help="What the event concerns: entity:TAG, scorecard:TAG or initiative:TAG; "
+            "repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    recipients: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--recipient",
+            metavar="EMAIL",
+            help="A person the event names (invitee, approver, on-call person...); repeat "
+            "for several. Types that go to owners ignore it.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            metavar="KEY=VALUE",
+            help="A fact the message shows; VALUE is read as JSON when it parses (72, true, "
+            "null), as text otherwise. Repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    data_json: Annotated[
+        str | None,
+        typer.Option(
+            "--data-json",
+            metavar="JSON",
+            help="Facts as one JSON object; --data pairs override its keys.",
+            show_default=False,
+        ),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            metavar="KEY",
+            help="The same key within 24 hours creates nothing new and shows the runs of the "
+            "first event.",
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help=WAIT_HELP.format(runs="runs", them="them"))
+    ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the answer as one JSON object (eventId, notificationType, replayed, "
+            "runs), each run as it stands when the command ends.",
+        ),
+    ] = False,
+) -> None:
+    """Send an event: one run per medium, printed one line each (id, medium, status,
+    deliveredCount, reason)."""
+    event = _event(
+        {
+            "type": _notification_type(type_name),
+            "objects": [_object_ref(value) for value in objects or []],
+            "recipients": recipients or [],
+            "data": _event_data(data or [], data_json),
+            "idempotencyKey": idempotency_key,
+        }
+    )
+    runtime = _migrated_runtime()
+    try:
+        try:
+            answer, queued = flows.submit_event(
+                runtime.engine, event, runtime.settings.public_url, runtime.clock
+            )
+        except flows.EventError as error:
+            raise _fail(str(error)) from None
+        broken = _process(runtime, queued) if wait else []
+        runs = _runs_now(runtime, [run.id for run in answer.runs])
+    finally:
+        runtime.close()
+    if as_json:
+        body = answer.model_dump(mode="json", by_alias=True, exclude_none=True)
+        typer.echo(json.dumps({**body, "runs": runs}))
+    else:
+        if answer.replayed:
+            err.print(
+                f"idempotency key '{escape(idempotency_key or '')}' was used by event "
+                f"{answer.event_id} less than 24 hours ago: nothing new was created"
+            )
+        else:
+            err.print(f"event {answer.event_id} ({event.type.value}): {len(runs)} runs")
+        for run in runs:
+            typer.echo(_run_line(run))
+    _report_broken(broken)
+
+
+@app.command(
+    epilog="Exit status 1 when the run does not exist or its status does not allow a re-run "
+    "(only CREATED, FAILED and COMPLETED_WITH_ERRORS runs can be re-run).",
+)
+def rerun(
+    run_id: Annotated[
+        int,
+        typer.Argument(metavar="RUN_ID", help="Id of the run to re-run.", show_default=False),
+    ],
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help=WAIT_HELP.format(runs="new run", them="it"))
+    ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the new run as one JSON object.")
+    ] = False,
+) -> None:
+    """Re-run a run: a new run of its chain sends again to the recipients not yet delivered."""
+    runtime = _migrated_runtime()
+    try:
+        try:
+            created = flows.rerun(runtime.engine, run_id, runtime.clock)
+        except flows.RerunError as error:
+            raise _fail(str(error), code=1) from None
+        broken = _process(runtime, [created.id]) if wait else []
+        runs = _runs_now(runtime, [created.id])
+    finally:
+        runtime.close()
+    if as_json:
+        typer.echo(json.dumps(runs[0]))
+    else:
+        err.print(
+            f"run {created.id} re-runs run {run_id} "
+            f"(run {created.original_run_id}'s chain, seqNo {created.seq_no})"
+        )
+        typer.echo(_run_line(runs[0]))
+    _report_broken(broken)
 
 
 @app.command()

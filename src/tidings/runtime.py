@@ -1,14 +1,22 @@
 """What a running process shares: settings, the database, the clock, the rate limiter."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from tidings.channels.base import Channel
+from tidings.channels.outbox import OutboxChannel
+from tidings.engine import flows
+from tidings.engine import repository as engine_repository
+from tidings.enums import Medium, RunStatus
 from tidings.kit.clock import Clock, system_clock
 from tidings.kit.db import create_db_engine, session_factory
 from tidings.kit.ratelimit import RateLimiter
+from tidings.runner.base import Runner
+from tidings.runner.local import LocalRunner
 from tidings.settings import Settings
 
 
@@ -21,6 +29,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     rate_limiter: RateLimiter
     clock: Clock = field(default=system_clock)
+    channels: Mapping[Medium, Channel] = field(default_factory=dict)
+    runner: Runner | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> "Runtime":
@@ -30,16 +40,32 @@ class Runtime:
             synchronous=settings.sqlite_synchronous,
             pool_size=settings.database_pool_size,
         )
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
             clock=clock,
+            channels={medium: OutboxChannel(medium, engine, clock) for medium in Medium},
+        )
+        runtime.runner = LocalRunner(runtime.process_run, runtime.unfinished_runs)
+        return runtime
+
+    async def process_run(self, run_id: int) -> RunStatus:
+        """Expand, deliver and settle one run with this process's mediums."""
+        return await flows.process_run(
+            self.engine, run_id, self.channels, self.settings.public_url, self.clock
         )
 
+    def unfinished_runs(self) -> list[int]:
+        """The runs a restarted runner must pick up."""
+        with self.engine.connect() as connection:
+            return engine_repository.unfinished_run_ids(connection)
+
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop the runner and release the database connections."""
+        if self.runner is not None:
+            self.runner.stop()
         self.engine.dispose()
 
 

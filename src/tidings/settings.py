@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         description="SQLite's synchronous pragma; NORMAL with WAL survives process crashes.",
     )
     database_pool_size: int = Field(default=10, ge=1, description="Connections per process.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL of the developer portal; links in messages point under it.",
+    )
 
 
 @lru_cache(maxsize=1)

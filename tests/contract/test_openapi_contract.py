@@ -151,8 +151,10 @@ class TestServedDocument:
                 for method, operation in item.items()
             }
 
-        assert operations(served) == operations(reference)
-        assert operations(served) == {(path, "get", oid) for path, oid in OPERATIONS.items()}
+        # tidings has endpoints of its own (events, re-runs, details) beside the reference's.
+        at_reference_paths = {op for op in operations(served) if op[0] in reference["paths"]}
+        assert at_reference_paths == operations(reference)
+        assert at_reference_paths == {(path, "get", oid) for path, oid in OPERATIONS.items()}
 
     def test_authenticates_with_a_bearer_token_like_the_reference(
         self, served: JsonObject, reference: JsonObject

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from tidings.cli import app
+from tidings.kit.migrate import head_revision
 
 runner = CliRunner()
 
@@ -99,7 +100,7 @@ class TestMigrate:
 
         assert first.exit_code == 0, first.output
         assert second.exit_code == 0, second.output
-        assert "revision 0001" in second.stdout
+        assert f"revision {head_revision(create_engine(store))}" in second.stdout
 
 
 class TestGenerate:

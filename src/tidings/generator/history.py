@@ -563,7 +563,11 @@ def _planned_elsewhere(
     # A forked child starts at once with the world in memory and never touches the parent's
     # connections or threads (it only plans, and leaves through os._exit); where fork is not
     # the safe default, spawn re-imports this module instead.
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    context = (
+        multiprocessing.get_context("fork")
+        if sys.platform == "linux"
+        else multiprocessing.get_context("spawn")
+    )
     handoff: multiprocessing.Queue[PreparedBatch | str | None] = context.Queue(maxsize=4)
     planner = context.Process(
         target=_plan_in_child,

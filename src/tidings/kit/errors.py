@@ -95,6 +95,11 @@ def not_found(details: str) -> ApiError:
     return ApiError(404, ErrorType.NOT_FOUND, "Not Found", details)
 
 
+def conflict(details: str) -> ApiError:
+    """A 409 for a request the resource's state does not allow."""
+    return ApiError(409, ErrorType.CONFLICT, "Conflict", details)
+
+
 class RateLimitExceededError(Exception):
     """The caller spent its request budget; it may try again after `retry_after` seconds."""
 

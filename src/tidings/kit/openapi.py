@@ -35,9 +35,15 @@ def json_response_of(schema: str, description: str) -> dict[str, Any]:
     }
 
 
-def responses_of(success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """The responses of an API operation: `success` as 200, and every error it can answer."""
-    return {200: success, **error_responses()}
+def responses_of(
+    success: dict[str, Any], status: int = 200, **more: dict[str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """The responses of an API operation: `success` under `status`, every error it can
+    answer, and any further responses given by status code (`_404=...`)."""
+    extra: dict[int | str, dict[str, Any]] = {
+        int(code.lstrip("_")): response for code, response in more.items()
+    }
+    return {status: success, **error_responses(), **extra}
 
 
 def error_responses() -> dict[int | str, dict[str, Any]]:
@@ -122,6 +128,10 @@ def install_openapi(app: FastAPI, models: list[type[BaseModel]], description: st
                 description=description,
                 routes=app.routes,
             )
+            # Invalid requests answer 400 with an ErrorResponse (kit.errors), never FastAPI's 422.
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
             components = document.setdefault("components", {})
             components["schemas"] = component_schemas(models)
             components["securitySchemes"] = {

@@ -60,6 +60,10 @@ class NotificationRun(Base):
     seq_no: Mapped[int] = mapped_column(Integer, default=0)
     date_created: Mapped[datetime] = mapped_column(UtcDateTime)
     date_updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The engine's bookkeeping, never on the Cortex wire: the event the run came from (a
+    # pointer that outlives the event's retention) and when its recipients were all written.
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    expanded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     # Every list is ordered by (date_created, id); each selective filter column leads an
     # index that ends in that order, so page 0 of a single filter reads one index range.
@@ -190,6 +194,10 @@ class NotificationLog(Base):
     date_created: Mapped[datetime] = mapped_column(UtcDateTime)
     date_updated: Mapped[datetime] = mapped_column(UtcDateTime)
     date_delivered: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Why the engine chose this recipient, and (when ignored or failed) a sentence saying
+    # what it decided; served by tidings' own endpoints, not the Cortex ones.
+    why: Mapped[str | None] = mapped_column(Text)
+    explanation: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         enum_check("notification_type", NotificationType),

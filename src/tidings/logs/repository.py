@@ -400,7 +400,7 @@ def objects_of_runs(connection: Connection, run_ids: Sequence[int]) -> dict[int,
 # Writes -------------------------------------------------------------------------------------
 
 
-def _dialect_insert(connection: Connection, table: Any) -> Any:
+def dialect_insert(connection: Connection, table: Any) -> Any:
     """The INSERT construct with ON CONFLICT support for the connection's dialect."""
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -417,7 +417,7 @@ def upsert_objects(
     """Insert or refresh objects (keyed by object_type, object_id); returns their row keys."""
     if not items:
         return {}
-    statement = _dialect_insert(connection, objects)
+    statement = dialect_insert(connection, objects)
     statement = statement.on_conflict_do_update(
         index_elements=[objects.c.object_type, objects.c.object_id],
         set_={

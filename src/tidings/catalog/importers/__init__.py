@@ -1,0 +1,1 @@
+"""Catalog file formats, one module each, and the reading of a whole file (`files`)."""

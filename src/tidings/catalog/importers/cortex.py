@@ -1,0 +1,221 @@
+"""Cortex entity descriptors: OpenAPI documents whose `info` holds the `x-cortex-*` fields.
+
+Read: `x-cortex-tag`, `x-cortex-type` (default `service`), `title`, `description`,
+`x-cortex-owners` (group, email and the deprecated slack owner, which becomes a Slack
+channel), `x-cortex-slack.channels`, `x-cortex-microsoft-teams` and, on teams,
+`x-cortex-team.members` (each member also becomes a user) and `x-cortex-team.groups`
+(checked, not expanded: tidings has no connection to identity providers).
+"""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+
+from tidings.catalog.declarations import (
+    ChannelDeclaration,
+    EntityDeclaration,
+    FileDeclarations,
+    MemberDeclaration,
+    OwnerDeclaration,
+)
+from tidings.catalog.enums import GroupProvider, OwnerInheritance, OwnerKind
+from tidings.catalog.importers.source import line_at
+from tidings.catalog.importers.validation import (
+    LAX,
+    MAX_TAG,
+    ChannelName,
+    Email,
+    ForeignModel,
+    Tag,
+    Text,
+    refuse_repeats,
+    validate,
+)
+from tidings.enums import Medium
+
+TEAM_TYPE = "team"
+
+
+def is_cortex_descriptor(document: Any) -> bool:
+    """Whether a document is an entity descriptor: an `info` block or an `openapi` version."""
+    return isinstance(document, dict) and ("info" in document or "openapi" in document)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class DescriptorOwnerType(StrEnum):
+    """The `type` of an entry of `x-cortex-owners`, spelled as descriptors spell it."""
+
+    GROUP = "group"
+    EMAIL = "email"
+    SLACK = "slack"  # deprecated: a Slack channel listed as an owner
+
+
+class Owner(ForeignModel):
+    type: Annotated[DescriptorOwnerType, LAX, BeforeValidator(_lower)]
+    name: Annotated[Text, Field(max_length=MAX_TAG)] | None = None
+    provider: Annotated[GroupProvider, LAX] | None = None
+    email: Email | None = None
+    channel: ChannelName | None = None
+    notifications_enabled: bool = Field(True, alias="notificationsEnabled")
+    description: str | None = None
+    inheritance: Annotated[OwnerInheritance, LAX] | None = None
+
+    @model_validator(mode="after")
+    def _has_what_its_type_needs(self) -> "Owner":
+        needed = {
+            DescriptorOwnerType.GROUP: ("name", "provider"),
+            DescriptorOwnerType.EMAIL: ("email",),
+            DescriptorOwnerType.SLACK: ("channel",),
+        }[self.type]
+        missing = [field for field in needed if getattr(self, field) is None]
+        if missing:
+            raise ValueError(f"an owner of type {self.type} needs {' and '.join(missing)}")
+        return self
+
+
+class Channel(ForeignModel):
+    name: ChannelName
+    notifications_enabled: bool = Field(True, alias="notificationsEnabled")
+    description: str | None = None
+
+
+class Slack(ForeignModel):
+    channels: list[Channel] = Field(default_factory=list)
+
+
+class Member(ForeignModel):
+    email: Email
+    name: Text | None = None
+    notifications_enabled: bool = Field(True, alias="notificationsEnabled")
+    role: str | None = None
+
+
+class Group(ForeignModel):
+    name: Text
+    provider: Annotated[GroupProvider, LAX]
+
+
+class Team(ForeignModel):
+    members: list[Member] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+
+
+class Info(ForeignModel):
+    title: Text
+    description: str | None = None
+    tag: Tag = Field(alias="x-cortex-tag")
+    type: Text = Field("service", alias="x-cortex-type")
+    owners: list[Owner] = Field(default_factory=list, alias="x-cortex-owners")
+    slack: Slack | None = Field(None, alias="x-cortex-slack")
+    microsoft_teams: list[Channel] = Field(default_factory=list, alias="x-cortex-microsoft-teams")
+    team: Team | None = Field(None, alias="x-cortex-team")
+
+    @field_validator("team")
+    @classmethod
+    def _team_block_only_on_teams(cls, team: Team | None, info: ValidationInfo) -> Team | None:
+        entity_type = info.data.get("type")
+        if team is not None and entity_type is not None and entity_type != TEAM_TYPE:
+            raise ValueError(
+                f"only read on entities of x-cortex-type {TEAM_TYPE}, not {entity_type}"
+            )
+        return team
+
+
+class Descriptor(ForeignModel):
+    info: Info
+
+
+def read_descriptor(document: Any, line: int) -> FileDeclarations:
+    """The entity (and the members of a team) that one descriptor declares."""
+    info = validate(Descriptor, document, line).info
+    _refuse_repeats(info, document, line)
+    owners = [_owner(owner) for owner in info.owners if owner.type != DescriptorOwnerType.SLACK]
+    channels = _channels(info)
+    members = tuple(
+        MemberDeclaration(
+            team_tag=info.tag,
+            email=member.email,
+            name=member.name or member.email,
+            line=line_at(document, ("info", "x-cortex-team", "members", index), line),
+            notifications_enabled=member.notifications_enabled,
+            role=member.role,
+        )
+        for index, member in enumerate(info.team.members if info.team else [])
+    )
+    entity = EntityDeclaration(
+        tag=info.tag,
+        name=info.title,
+        entity_type=info.type,
+        line=line_at(document, ("info", "x-cortex-tag"), line),
+        description=info.description,
+        owners=tuple(owners),
+        channels=tuple(channels),
+        members=members,
+    )
+    return FileDeclarations(entities=[entity])
+
+
+def _refuse_repeats(info: Info, document: Any, line: int) -> None:
+    """A channel or a member listed twice in one descriptor."""
+    slack = info.slack.channels if info.slack else []
+    members = info.team.members if info.team else []
+    refuse_repeats(
+        document,
+        line,
+        [
+            (("info", "x-cortex-slack", "channels"), [f"channel '{c.name}'" for c in slack]),
+            (
+                ("info", "x-cortex-microsoft-teams"),
+                [f"channel '{c.name}'" for c in info.microsoft_teams],
+            ),
+            (("info", "x-cortex-team", "members"), [f"member '{m.email}'" for m in members]),
+        ],
+    )
+
+
+def _owner(owner: Owner) -> OwnerDeclaration:
+    if owner.type == DescriptorOwnerType.GROUP:
+        return OwnerDeclaration(
+            kind=OwnerKind.GROUP,
+            group_name=owner.name,
+            provider=owner.provider,
+            description=owner.description,
+            inheritance=owner.inheritance,
+        )
+    return OwnerDeclaration(
+        kind=OwnerKind.EMAIL,
+        email=owner.email,
+        description=owner.description,
+        inheritance=owner.inheritance,
+    )
+
+
+def _channels(info: Info) -> list[ChannelDeclaration]:
+    """Slack channels, then the deprecated slack owners not already listed, then Teams."""
+    slack = [
+        ChannelDeclaration(
+            Medium.SLACK, channel.name, channel.notifications_enabled, channel.description
+        )
+        for channel in (info.slack.channels if info.slack else [])
+    ]
+    listed = {channel.name for channel in slack}
+    for owner in info.owners:
+        if owner.type == DescriptorOwnerType.SLACK and owner.channel not in listed:
+            assert owner.channel is not None
+            listed.add(owner.channel)
+            slack.append(
+                ChannelDeclaration(
+                    Medium.SLACK, owner.channel, owner.notifications_enabled, owner.description
+                )
+            )
+    teams = [
+        ChannelDeclaration(
+            Medium.MICROSOFT_TEAMS, channel.name, channel.notifications_enabled, channel.description
+        )
+        for channel in info.microsoft_teams
+    ]
+    return slack + teams

@@ -1,0 +1,1 @@
+"""Delivery mediums: one module per medium behind the `Channel` port of `base`."""

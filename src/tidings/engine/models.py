@@ -1,0 +1,85 @@
+"""What the engine keeps beside runs and logs: events, rendered contents, the outbox."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tidings.enums import Medium, NotificationType
+from tidings.kit.orm import Base, BigIntId, UtcDateTime, enum_check, enum_column_type
+
+
+class NotificationEvent(Base):
+    """Something that happened in the platform, as it was accepted, and the first answer."""
+
+    __tablename__ = "notification_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    notification_type: Mapped[NotificationType] = mapped_column(
+        enum_column_type(NotificationType, "notification_type")
+    )
+    # Unique while remembered; a key older than the idempotency window is released (set to
+    # NULL) when the same key arrives again.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    payload: Mapped[str] = mapped_column(Text)  # the event as JSON
+    answer: Mapped[str | None] = mapped_column(Text)  # the first response as JSON
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        enum_check("notification_type", NotificationType),
+        Index("ix_events_received", "received_at"),
+    )
+
+
+class NotificationContent(Base):
+    """The message rendered for one log, kept for re-runs and the admin page until purged."""
+
+    __tablename__ = "notification_contents"
+
+    log_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the medium's structured form, as JSON
+    date_created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_contents_created", "date_created"),)
+
+
+# The destinations a run has reached so far: claiming one twice is a DUPLICATE. Kept in the
+# database so a run of a hundred thousand recipients needs no set of them in memory.
+run_destinations = Table(
+    "notification_run_destinations",
+    Base.metadata,
+    Column(
+        "run_id",
+        BigInteger,
+        ForeignKey("notification_runs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("destination", String(600), primary_key=True),
+)
+
+
+class OutboxMessage(Base):
+    """A message the outbox medium "sent": what a real provider would have received."""
+
+    __tablename__ = "notification_outbox"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    log_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE")
+    )
+    medium: Mapped[Medium] = mapped_column(enum_column_type(Medium, "medium"))
+    destination: Mapped[str] = mapped_column(String(600))
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    date_sent: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        enum_check("medium", Medium),
+        Index("ix_outbox_log", "log_id"),
+        Index("ix_outbox_sent", "date_sent"),
+    )

@@ -1,0 +1,465 @@
+"""Every SQL statement of the engine: events, runs and logs as it writes them, outcomes."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, and_, func, insert, literal_column, select, update
+
+from tidings.catalog.models import TeamMember
+from tidings.engine.models import NotificationContent, NotificationEvent, run_destinations
+from tidings.engine.settle import Settlement, settle
+from tidings.enums import (
+    FailedReason,
+    IgnoredReason,
+    LogStatus,
+    Medium,
+    NotificationType,
+    RecipientType,
+    RunFailedReason,
+    RunIgnoredReason,
+    RunStatus,
+)
+from tidings.logs.models import NotificationLog, NotificationRun
+from tidings.logs.repository import dialect_insert
+
+events = cast(Table, NotificationEvent.__table__)
+contents = cast(Table, NotificationContent.__table__)
+runs = cast(Table, NotificationRun.__table__)
+logs = cast(Table, NotificationLog.__table__)
+members = cast(Table, TeamMember.__table__)
+
+
+# Events and idempotency ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An accepted event and the answer it got, if any yet."""
+
+    id: int
+    received_at: datetime
+    answer: dict[str, Any] | None
+
+
+def event_by_key(connection: Connection, key: str) -> StoredEvent | None:
+    """The event that holds an idempotency key, if one does."""
+    row = connection.execute(
+        select(events.c.id, events.c.received_at, events.c.answer).where(
+            events.c.idempotency_key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    return StoredEvent(
+        int(row.id), row.received_at, None if row.answer is None else json.loads(row.answer)
+    )
+
+
+def release_key(connection: Connection, event_id: int) -> None:
+    """Let an expired idempotency key be used again (the event itself stays)."""
+    connection.execute(update(events).where(events.c.id == event_id).values(idempotency_key=None))
+
+
+def insert_event(
+    connection: Connection,
+    notification_type: NotificationType,
+    key: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Record an accepted event; returns its id."""
+    statement = insert(events).values(
+        notification_type=notification_type,
+        idempotency_key=key,
+        payload=json.dumps(payload, sort_keys=True),
+        received_at=now,
+    )
+    return int(connection.execute(statement.returning(events.c.id)).scalar_one())
+
+
+def save_answer(connection: Connection, event_id: int, answer: dict[str, Any]) -> None:
+    """Keep the answer an event got, for a replay of its idempotency key."""
+    connection.execute(
+        update(events).where(events.c.id == event_id).values(answer=json.dumps(answer))
+    )
+
+
+def event_payload(connection: Connection, event_id: int) -> dict[str, Any] | None:
+    """The event as it was accepted, unless it has been purged."""
+    payload = connection.scalar(select(events.c.payload).where(events.c.id == event_id))
+    return None if payload is None else cast(dict[str, Any], json.loads(payload))
+
+
+# Runs -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as the engine needs it."""
+
+    id: int
+    notification_type: NotificationType
+    medium: Medium
+    status: RunStatus
+    summary: str
+    original_run_id: int | None
+    seq_no: int
+    event_id: int | None
+    expanded_at: datetime | None
+    ignored_reason: RunIgnoredReason | None
+    failed_reason: RunFailedReason | None
+    error_message: str | None
+
+
+RUN_COLUMNS = (
+    runs.c.id,
+    runs.c.notification_type,
+    runs.c.medium,
+    runs.c.status,
+    runs.c.summary,
+    runs.c.original_run_id,
+    runs.c.seq_no,
+    runs.c.event_id,
+    runs.c.expanded_at,
+    runs.c.ignored_reason,
+    runs.c.failed_reason,
+    runs.c.error_message,
+)
+
+
+def run_by_id(connection: Connection, run_id: int) -> RunRecord | None:
+    """The run with this id, if any."""
+    row = connection.execute(select(*RUN_COLUMNS).where(runs.c.id == run_id)).first()
+    return None if row is None else RunRecord(**row._mapping)
+
+
+def insert_run(connection: Connection, values: dict[str, Any]) -> int:
+    """Insert a run; returns its id."""
+    return int(connection.execute(insert(runs).values(**values).returning(runs.c.id)).scalar_one())
+
+
+def mark_expanded(connection: Connection, run_id: int, now: datetime) -> None:
+    """Record that every recipient of the run has its log."""
+    connection.execute(
+        update(runs).where(runs.c.id == run_id).values(expanded_at=now, date_updated=now)
+    )
+
+
+def forget_partial_expansion(connection: Connection, run_id: int) -> None:
+    """Remove what an interrupted expansion wrote, so it can start again cleanly.
+
+    Nothing of it was sent: delivery starts only once a run is fully expanded.
+    """
+    connection.execute(logs.delete().where(logs.c.run_id == run_id))
+    connection.execute(run_destinations.delete().where(run_destinations.c.run_id == run_id))
+
+
+def unfinished_run_ids(connection: Connection) -> list[int]:
+    """Runs still CREATED: expansion or delivery did not finish (a restart resumes them)."""
+    statement = select(runs.c.id).where(runs.c.status == RunStatus.CREATED).order_by(runs.c.id)
+    return [int(run_id) for run_id in connection.scalars(statement)]
+
+
+def chain_runs(connection: Connection, root_id: int) -> list[RunRecord]:
+    """The original run and its re-runs, in order."""
+    statement = (
+        select(*RUN_COLUMNS)
+        .where((runs.c.id == root_id) | (runs.c.original_run_id == root_id))
+        .order_by(runs.c.seq_no, runs.c.id)
+    )
+    return [RunRecord(**row._mapping) for row in connection.execute(statement)]
+
+
+def settle_run(connection: Connection, run_id: int, now: datetime) -> Settlement:
+    """Compute the run's status from its logs and store it (it stays CREATED while any is READY)."""
+    counts = connection.execute(
+        select(logs.c.status, func.count()).where(logs.c.run_id == run_id).group_by(logs.c.status)
+    )
+    statuses: list[LogStatus] = []
+    for status, count in counts:
+        statuses.extend([LogStatus(status)] * int(count))
+    settlement = settle(statuses)
+    connection.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            status=settlement.status,
+            ignored_reason=settlement.ignored_reason,
+            delivered_count=settlement.delivered_count,
+            date_updated=now,
+        )
+    )
+    return settlement
+
+
+# Destinations, logs and contents --------------------------------------------------------------
+
+
+def claim_destinations(connection: Connection, run_id: int, keys: Sequence[str]) -> set[str]:
+    """Claim destinations for a run; returns those claimed now (the rest were reached before)."""
+    if not keys:
+        return set()
+    statement = dialect_insert(connection, run_destinations).on_conflict_do_nothing()
+    claimed = connection.execute(
+        statement.returning(run_destinations.c.destination),
+        [{"run_id": run_id, "destination": key} for key in keys],
+    )
+    return {str(key) for key in claimed.scalars()}
+
+
+@dataclass(frozen=True)
+class LogDraft:
+    """A log the expansion decided, with its rendered content when it is to be sent."""
+
+    notification_type: NotificationType
+    medium: Medium
+    status: LogStatus
+    recipient_type: RecipientType
+    recipient_user_id: int | None
+    recipient_email: str | None
+    recipient_entity_id: int | None
+    recipient_channel: str | None
+    ignored_reason: IgnoredReason | None
+    failed_reason: FailedReason | None
+    error_message: str | None
+    why: str
+    explanation: str | None
+    content: tuple[str, str, str] | None  # subject, text, body (JSON)
+
+
+def insert_logs(
+    connection: Connection, run_id: int, drafts: Sequence[LogDraft], now: datetime
+) -> list[int]:
+    """Insert a batch of logs and their contents; returns the ids in the batch's order."""
+    if not drafts:
+        return []
+    rows = [
+        {
+            "run_id": run_id,
+            "notification_type": d.notification_type,
+            "medium": d.medium,
+            "status": d.status,
+            "recipient_type": d.recipient_type,
+            "recipient_user_id": d.recipient_user_id,
+            "recipient_email": d.recipient_email,
+            "recipient_entity_id": d.recipient_entity_id,
+            "recipient_channel": d.recipient_channel,
+            "ignored_reason": d.ignored_reason,
+            "failed_reason": d.failed_reason,
+            "error_message": d.error_message,
+            "why": d.why,
+            "explanation": d.explanation,
+            "date_created": now,
+            "date_updated": now,
+            "date_delivered": None,
+        }
+        for d in drafts
+    ]
+    statement = insert(logs).returning(logs.c.id, sort_by_parameter_order=True)
+    ids = [int(log_id) for log_id in connection.execute(statement, rows).scalars()]
+    content_rows = [
+        {
+            "log_id": log_id,
+            "subject": d.content[0],
+            "text": d.content[1],
+            "body": d.content[2],
+            "date_created": now,
+        }
+        for log_id, d in zip(ids, drafts, strict=True)
+        if d.content is not None
+    ]
+    if content_rows:
+        connection.execute(insert(contents), content_rows)
+    return ids
+
+
+@dataclass(frozen=True)
+class ReadyLog:
+    """A log waiting to be sent, with what to send."""
+
+    id: int
+    recipient_type: RecipientType
+    recipient_user_id: int | None
+    recipient_email: str | None
+    recipient_entity_id: int | None
+    recipient_channel: str | None
+    subject: str | None
+    text: str | None
+    body: str | None
+
+
+def ready_logs(connection: Connection, run_id: int, after_id: int, limit: int) -> list[ReadyLog]:
+    """The next READY logs of a run after `after_id`, by id, with their contents."""
+    statement = (
+        select(
+            logs.c.id,
+            logs.c.recipient_type,
+            logs.c.recipient_user_id,
+            logs.c.recipient_email,
+            logs.c.recipient_entity_id,
+            logs.c.recipient_channel,
+            contents.c.subject,
+            contents.c.text,
+            contents.c.body,
+        )
+        .outerjoin(contents, contents.c.log_id == logs.c.id)
+        .where(logs.c.run_id == run_id, logs.c.status == LogStatus.READY, logs.c.id > after_id)
+        .order_by(logs.c.id)
+        .limit(limit)
+    )
+    return [ReadyLog(*row) for row in connection.execute(statement)]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt to send one log ended."""
+
+    log_id: int
+    status: LogStatus
+    failed_reason: FailedReason | None = None
+    error_message: str | None = None
+    explanation: str | None = None
+
+
+def record_outcomes(connection: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Store the final status of sent logs (only logs still READY change)."""
+    for outcome in outcomes:
+        delivered = outcome.status is LogStatus.DELIVERED
+        connection.execute(
+            update(logs)
+            .where(and_(logs.c.id == outcome.log_id, logs.c.status == LogStatus.READY))
+            .values(
+                status=outcome.status,
+                failed_reason=outcome.failed_reason,
+                error_message=outcome.error_message,
+                explanation=outcome.explanation,
+                date_updated=now,
+                date_delivered=now if delivered else None,
+            )
+        )
+
+
+def content_of(connection: Connection, log_id: int) -> tuple[str, str, str] | None:
+    """A log's stored content (subject, text, body), unless it was purged."""
+    row = connection.execute(
+        select(contents.c.subject, contents.c.text, contents.c.body).where(
+            contents.c.log_id == log_id
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+# Catalog facts the engine reads in bulk --------------------------------------------------------
+
+
+def muted_member_emails(connection: Connection) -> frozenset[str]:
+    """Emails of team members with notificationsEnabled: false on any of their teams."""
+    statement = select(members.c.email).where(members.c.notifications_enabled.is_(False))
+    return frozenset(str(email) for email in connection.scalars(statement.distinct()))
+
+
+def chat_identities(
+    connection: Connection, user_ids: Sequence[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """The Slack and Teams ids of these users, by user id."""
+    from tidings.catalog.models import User
+
+    users = cast(Table, User.__table__)
+    if not user_ids:
+        return {}
+    statement = select(users.c.id, users.c.slack_user_id, users.c.teams_user_id).where(
+        users.c.id.in_(set(user_ids))
+    )
+    return {int(row[0]): (row[1], row[2]) for row in connection.execute(statement)}
+
+
+def _destination_sql() -> Any:
+    from sqlalchemy import case, literal
+
+    return case(
+        (
+            logs.c.recipient_channel.is_not(None),
+            logs.c.medium + literal(":") + func.lower(logs.c.recipient_channel),
+        ),
+        else_=literal("person:") + func.lower(func.coalesce(logs.c.recipient_email, "")),
+    )
+
+
+def claim_delivered_in_chain(connection: Connection, run_id: int, chain_ids: Sequence[int]) -> None:
+    """Claim for a re-run every destination the chain already delivered to (done in SQL, so
+    a chain of a hundred thousand recipients needs no memory here)."""
+    delivered = (
+        select(literal_column(str(int(run_id))), _destination_sql())
+        .where(logs.c.run_id.in_(list(chain_ids)), logs.c.status == LogStatus.DELIVERED)
+        .distinct()
+    )
+    statement = dialect_insert(connection, run_destinations).from_select(
+        ["run_id", "destination"], delivered
+    )
+    connection.execute(statement.on_conflict_do_nothing())
+
+
+@dataclass(frozen=True)
+class PastLog:
+    """A log of an earlier run of a chain, as a re-run reads it."""
+
+    id: int
+    status: LogStatus
+    recipient_type: RecipientType
+    recipient_user_id: int | None
+    recipient_email: str | None
+    recipient_entity_id: int | None
+    recipient_channel: str | None
+    ignored_reason: IgnoredReason | None
+    why: str | None
+    explanation: str | None
+
+
+def logs_after(connection: Connection, run_id: int, after_id: int, limit: int) -> list[PastLog]:
+    """The next logs of a run after `after_id`, by id."""
+    statement = (
+        select(
+            logs.c.id,
+            logs.c.status,
+            logs.c.recipient_type,
+            logs.c.recipient_user_id,
+            logs.c.recipient_email,
+            logs.c.recipient_entity_id,
+            logs.c.recipient_channel,
+            logs.c.ignored_reason,
+            logs.c.why,
+            logs.c.explanation,
+        )
+        .where(logs.c.run_id == run_id, logs.c.id > after_id)
+        .order_by(logs.c.id)
+        .limit(limit)
+    )
+    return [PastLog(**row._mapping) for row in connection.execute(statement)]
+
+
+def fail_run(
+    connection: Connection, run_id: int, reason: RunFailedReason, message: str, now: datetime
+) -> None:
+    """Mark a run FAILED before any of it was sent."""
+    connection.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            status=RunStatus.FAILED, failed_reason=reason, error_message=message, date_updated=now
+        )
+    )
+
+
+def object_links(connection: Connection, run_id: int) -> list[tuple[int, int]]:
+    """The (object key, position) pairs of a run's objects, in order."""
+    from tidings.logs.models import run_objects
+
+    statement = (
+        select(run_objects.c.object_pk, run_objects.c.position)
+        .where(run_objects.c.run_id == run_id)
+        .order_by(run_objects.c.position)
+    )
+    return [(int(pk), int(position)) for pk, position in connection.execute(statement)]

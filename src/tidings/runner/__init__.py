@@ -1,0 +1,1 @@
+"""Where engine work runs: the port, and the embedded in-process implementation."""
