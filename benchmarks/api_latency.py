@@ -449,7 +449,7 @@ def serving(database_url: str) -> Iterator[int]:
         "TIDINGS_DATABASE_URL": database_url,
         "TIDINGS_RATE_LIMIT_PER_MINUTE": str(10**9),
     }
-    command = [sys.executable, "-m", "tidings", "serve", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "tidings", "serve", "--host", "127.0.0.1", "--no-schedules"]
     command += ["--port", str(port), "--log-level", "warning"]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(

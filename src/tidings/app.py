@@ -31,7 +31,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The embedded runner works while the app serves (picking up unfinished runs first).
+        # The embedded runner works while the app serves (the scheduler is started by
+        # `tidings serve` itself, so an app built for a test never fires or purges by time).
         if runtime.runner is not None:
             runtime.runner.start()
         yield

@@ -77,20 +77,35 @@ def migrate() -> None:
     runtime.close()
 
 
+def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, schedules: bool) -> None:
+    """Serve the API with the embedded runner, and the scheduler unless told not to."""
+    from tidings.app import create_app  # the web stack loads only for commands that serve
+
+    if schedules and runtime.scheduler is not None:
+        runtime.scheduler.start()
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+    finally:
+        runtime.close()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    schedules: Annotated[
+        bool,
+        typer.Option(
+            help="Fire the time-driven notifications and purge old data while serving.",
+        ),
+    ] = True,
 ) -> None:
     """Apply pending migrations, then serve the API (docs at /docs)."""
-    from tidings.app import create_app
-
     runtime = _migrated_runtime()
     out.print(f"store: {runtime.engine.url.render_as_string(hide_password=True)}")
     out.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
-    runtime.close()
+    _serve(runtime, host, port, log_level, schedules=schedules)
 
 
 def _parse_expiry(value: str | None) -> datetime | None:
@@ -488,7 +503,7 @@ def send(
 
 @app.command(
     epilog="Exit status 1 when the run does not exist or its status does not allow a re-run "
-    "(only CREATED, FAILED and COMPLETED_WITH_ERRORS runs can be re-run).",
+    "(only FAILED and COMPLETED_WITH_ERRORS runs can be re-run).",
 )
 def rerun(
     run_id: Annotated[
@@ -563,26 +578,44 @@ def generate(
 
 @app.command()
 def demo(
-    runs: Annotated[int, typer.Option(help="Runs to generate into an empty store.", min=1)] = 5000,
+    catalog_path: Annotated[
+        Path, typer.Option("--catalog", help="Catalog files or directory to import first.")
+    ] = Path("examples/catalog"),
+    backfill_events: Annotated[
+        int,
+        typer.Option("--backfill", help="Events replayed over the last days (empty store).", min=0),
+    ] = 400,
+    every: Annotated[
+        float, typer.Option("--every", help="Seconds between live demo events (0: none).", min=0)
+    ] = 4.0,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
 ) -> None:
-    """Migrate, fill an empty store with a generated history, create an admin key, serve."""
-    from tidings.app import create_app
-    from tidings.generator.history import HistorySpec, write_history
+    """Migrate, import the example catalog, replay two weeks of events through the engine,
+    create an admin key, then serve while a live stream of events keeps arriving."""
+    from tidings.catalog.service import import_catalog
+    from tidings.demo import EventStream, backfill
     from tidings.logs.models import NotificationRun
 
+    if not catalog_path.exists():
+        out.print(f"[red]no catalog at {catalog_path}[/red]: run the demo from a clone of tidings")
+        raise typer.Exit(code=1)
     runtime = _migrated_runtime()
+    failed = [
+        o for o in import_catalog(runtime.engine, [catalog_path], runtime.clock) if not o.imported
+    ]
+    if failed:
+        out.print(f"[red]{len(failed)} catalog files did not import[/red]; see `tidings import`")
+        runtime.close()
+        raise typer.Exit(code=1)
+    out.print(f"imported the catalog from {catalog_path}")
     with runtime.sessions() as session:
         existing = session.query(NotificationRun.id).limit(1).count()
     if existing:
         out.print("the store already has runs; keeping them (delete .tidings/ to start over)")
-    else:
-        write_history(
-            runtime.engine,
-            HistorySpec(runs=runs, logs=None, seed=1, end=runtime.clock(), days=30),
-            progress=True,
-        )
+    elif backfill_events:
+        made = backfill(runtime, backfill_events, days=14)
+        out.print(f"replayed {backfill_events} events of the last 14 days: {made} runs")
     with runtime.sessions.begin() as session:
         created = keys_service.create_key(
             session,
@@ -603,8 +636,14 @@ def demo(
         f"\ntry: curl -H 'Authorization: Bearer {created.secret}' "
         f"'{base}/api/v1/notifications/logs/run?pageSize=5&deliveredOnly=false'\n"
     )
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
-    runtime.close()
+    stream = EventStream(runtime, every) if every else None
+    if stream is not None:
+        stream.start()
+    try:
+        _serve(runtime, host, port, "info", schedules=True)
+    finally:
+        if stream is not None:
+            stream.stop()
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +18,13 @@ from tidings.kit.db import create_db_engine, session_factory
 from tidings.kit.ratelimit import RateLimiter
 from tidings.runner.base import Runner
 from tidings.runner.local import LocalRunner
+from tidings.schedules import retention, ticks
+from tidings.schedules.retention import Purged
+from tidings.schedules.scheduler import Scheduler
+from tidings.schedules.ticks import TickResult
 from tidings.settings import Settings
+
+PURGE_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Runtime:
     clock: Clock = field(default=system_clock)
     channels: Mapping[Medium, Channel] = field(default_factory=dict)
     runner: Runner | None = None
+    scheduler: Scheduler | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> "Runtime":
@@ -49,7 +57,30 @@ class Runtime:
             channels={medium: OutboxChannel(medium, engine, clock) for medium in Medium},
         )
         runtime.runner = LocalRunner(runtime.process_run, runtime.unfinished_runs)
+        runtime.scheduler = Scheduler(
+            runtime.tick,
+            runtime.purge,
+            clock,
+            timedelta(seconds=settings.schedule_tick_seconds),
+            PURGE_EVERY,
+        )
         return runtime
+
+    def tick(self, now: datetime) -> TickResult:
+        """Fire the time-driven notifications due by `now` and queue their runs."""
+        result = ticks.tick(self.engine, now, self.settings.public_url)
+        if result.run_ids and self.runner is not None:
+            self.runner.submit_runs(result.run_ids)
+        return result
+
+    def purge(self, now: datetime) -> Purged:
+        """Delete what is older than the retention settings allow."""
+        return retention.purge(
+            self.engine,
+            now,
+            timedelta(days=self.settings.retention_days),
+            timedelta(days=self.settings.content_retention_days),
+        )
 
     async def process_run(self, run_id: int) -> RunStatus:
         """Expand, deliver and settle one run with this process's mediums."""
@@ -63,7 +94,9 @@ class Runtime:
             return engine_repository.unfinished_run_ids(connection)
 
     def close(self) -> None:
-        """Stop the runner and release the database connections."""
+        """Stop the background work and release the database connections."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.runner is not None:
             self.runner.stop()
         self.engine.dispose()

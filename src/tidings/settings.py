@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         description="SQLite's synchronous pragma; NORMAL with WAL survives process crashes.",
     )
     database_pool_size: int = Field(default=10, ge=1, description="Connections per process.")
+    retention_days: int = Field(
+        default=30, ge=1, description="Days logs, runs and events are kept before the purge."
+    )
+    content_retention_days: int = Field(
+        default=14, ge=1, description="Days rendered message contents are kept."
+    )
+    schedule_tick_seconds: float = Field(
+        default=60, gt=0, description="How often the time-driven notifications are checked."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Base URL of the developer portal; links in messages point under it.",

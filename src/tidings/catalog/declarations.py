@@ -180,6 +180,7 @@ class WorkspaceDeclaration:
     line: int
     mediums: dict[Medium, bool] = field(default_factory=dict)
     types: dict[tuple[NotificationType, Medium], bool] = field(default_factory=dict)
+    channel_types: dict[NotificationType, bool] = field(default_factory=dict)
     non_cortex_users_enabled: bool = True
     weekly_report_day: DayOfWeek = DayOfWeek.MONDAY
     weekly_report_hour: int = 9

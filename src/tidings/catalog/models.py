@@ -316,6 +316,19 @@ class WorkspaceNotificationType(Base):
     )
 
 
+class WorkspaceChannelType(Base):
+    """Whether a type may go to entity and team channels; a type without a row may."""
+
+    __tablename__ = "catalog_workspace_channel_types"
+
+    notification_type: Mapped[NotificationType] = mapped_column(
+        enum_column_type(NotificationType, "notification_type"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (enum_check("notification_type", NotificationType),)
+
+
 class UserSubscription(Base):
     """A user's own choice for one type, over one medium or (medium NULL) every medium."""
 

@@ -51,6 +51,7 @@ from tidings.catalog.models import (
     User,
     UserSubscription,
     VerificationPeriod,
+    WorkspaceChannelType,
     WorkspaceMedium,
     WorkspaceNotificationType,
     WorkspaceSettingsRow,
@@ -89,6 +90,7 @@ periods = cast(Table, VerificationPeriod.__table__)
 workspace = cast(Table, WorkspaceSettingsRow.__table__)
 workspace_mediums = cast(Table, WorkspaceMedium.__table__)
 workspace_types = cast(Table, WorkspaceNotificationType.__table__)
+workspace_channel_types = cast(Table, WorkspaceChannelType.__table__)
 subscriptions = cast(Table, UserSubscription.__table__)
 
 # Rows fetched per round trip when streaming; memory stays flat whatever the list's length.
@@ -484,7 +486,15 @@ def save_workspace(connection: Connection, settings: WorkspaceDeclaration, sourc
             for (kind, medium), on in settings.types.items()
         ],
     )
-    return Upserted(saved.id, saved.created, saved.changed or mediums.changed or types.changed)
+    channel_types = sync(
+        connection,
+        workspace_channel_types,
+        true(),
+        ("notification_type",),
+        [{"notification_type": kind, "enabled": on} for kind, on in settings.channel_types.items()],
+    )
+    changed = saved.changed or mediums.changed or types.changed or channel_types.changed
+    return Upserted(saved.id, saved.created, changed)
 
 
 # Reading: people -----------------------------------------------------------------------------
@@ -933,17 +943,24 @@ def workspace_settings(connection: Connection) -> WorkspaceSettings:
             workspace_types.c.enabled == false()
         )
     )
+    disabled_channel_types = connection.scalars(
+        select(workspace_channel_types.c.notification_type).where(
+            workspace_channel_types.c.enabled == false()
+        )
+    )
     settings = WorkspaceSettings(
         disabled_mediums=frozenset(Medium(medium) for medium in disabled_mediums),
         disabled_types=frozenset(
             (NotificationType(kind), Medium(medium)) for kind, medium in disabled_types
         ),
+        disabled_channel_types=frozenset(NotificationType(k) for k in disabled_channel_types),
     )
     if row is None:
         return settings
     return WorkspaceSettings(
         disabled_mediums=settings.disabled_mediums,
         disabled_types=settings.disabled_types,
+        disabled_channel_types=settings.disabled_channel_types,
         non_cortex_users_enabled=bool(row.non_cortex_users_enabled),
         weekly_report=WeeklyReportSchedule(
             row.weekly_report_day, int(row.weekly_report_hour), row.weekly_report_time_zone

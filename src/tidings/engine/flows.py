@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tidings.catalog import repository as catalog
 from tidings.catalog.records import WorkspaceSettings
@@ -54,7 +55,9 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # with real delivery; until then a webhook run could only ever be NO_RECIPIENTS.
 ENGINE_MEDIUMS = (Medium.SLACK, Medium.MICROSOFT_TEAMS, Medium.EMAIL)
 PREVIEW_LIMIT = 200
-RERUNNABLE = frozenset({RunStatus.CREATED, RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})
+# A CREATED run is still being delivered (or will be resumed by the runner after a restart):
+# re-running it would send twice.
+RERUNNABLE = frozenset({RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})
 
 
 class EventError(ValueError):
@@ -197,6 +200,20 @@ def submit_event(
     """Accept an event: record it and create its runs; returns the answer and the run ids the
     runner must process. A replayed idempotency key creates nothing."""
     check_event(event)
+    try:
+        return _submit_once(engine, event, public_url, clock)
+    except (IntegrityError, OperationalError):
+        # Another process accepted the same idempotency key between our look and our insert
+        # (a unique violation, or SQLite refusing a write from a stale snapshot): its event
+        # is committed now, so a second attempt replays it.
+        if event.idempotency_key is None:
+            raise
+        return _submit_once(engine, event, public_url, clock)
+
+
+def _submit_once(
+    engine: Engine, event: EventIn, public_url: str, clock: Clock
+) -> tuple[EventAnswer, list[int]]:
     now = clock()
     with engine.begin() as connection:
         if event.idempotency_key is not None:
@@ -360,8 +377,9 @@ def rerun(engine: Engine, run_id: int, clock: Clock) -> RunRecord:
             raise RerunError(f"run {run_id} does not exist", missing=True)
         if run.status not in RERUNNABLE:
             raise RerunError(
-                f"run {run_id} is {run.status.value}: only CREATED, FAILED and "
-                "COMPLETED_WITH_ERRORS runs can be re-run"
+                f"run {run_id} is {run.status.value}: only FAILED and COMPLETED_WITH_ERRORS "
+                "runs can be re-run (a CREATED run is still being delivered and resumes by "
+                "itself after a restart)"
             )
         root = run.original_run_id or run.id
         chain = repository.chain_runs(connection, root)
@@ -437,6 +455,11 @@ def _rerun_drafts(
     claimed = repository.claim_destinations(connection, run.id, list(dict.fromkeys(wanted)))
     drafts = []
     for key, log in zip(keys, past, strict=True):
+        user_id = log.recipient_user_id
+        if log.recipient_channel is None and log.recipient_email:
+            # Someone may have become a user since (or stopped being one).
+            user = catalog.user_by_email(connection, log.recipient_email)
+            user_id = user.id if user is not None else None
         status, ignored, failed, error, explanation, content = (
             LogStatus.READY,
             None,
@@ -464,7 +487,7 @@ def _rerun_drafts(
                 medium=run.medium,
                 status=status,
                 recipient_type=log.recipient_type,
-                recipient_user_id=log.recipient_user_id,
+                recipient_user_id=user_id,
                 recipient_email=log.recipient_email,
                 recipient_entity_id=log.recipient_entity_id,
                 recipient_channel=log.recipient_channel,
@@ -504,9 +527,11 @@ async def process_run(
 def _expand(
     engine: Engine, run: RunRecord, public_url: str, clock: Clock
 ) -> tuple[RunFailedReason, str] | None:
-    if run.original_run_id is not None:
+    if run.original_run_id is not None and _chain_has_logs(engine, run):
         expand_rerun(engine, run, clock)
         return None
+    # A first run, or the re-run of a chain that never got as far as its recipients (its
+    # context or content failed): everything is resolved again from the event.
     with engine.connect() as connection:
         payload = repository.event_payload(connection, run.event_id) if run.event_id else None
         if payload is None:
@@ -521,6 +546,17 @@ def _expand(
     except ContentError as error:
         return RunFailedReason.PACKET_GENERATOR_ERROR, str(error)
     return None
+
+
+def _chain_has_logs(engine: Engine, run: RunRecord) -> bool:
+    assert run.original_run_id is not None
+    with engine.connect() as connection:
+        earlier = [
+            r.id
+            for r in repository.chain_runs(connection, run.original_run_id)
+            if r.seq_no < run.seq_no
+        ]
+        return repository.any_logs(connection, earlier)
 
 
 def answer_json(answer: EventAnswer) -> str:

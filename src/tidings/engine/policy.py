@@ -54,7 +54,7 @@ def decide(candidate: Candidate, facts: Facts) -> Decision | None:
             IgnoredReason.CORTEX_EMPLOYEE,
             f"{who} is a support account of the vendor, which never gets notifications",
         )
-    if not candidate.is_channel and user is None and not facts.workspace.non_cortex_users_enabled:
+    if candidate.is_owner and user is None and not facts.workspace.non_cortex_users_enabled:
         return Decision(
             IgnoredReason.NON_CORTEX_USERS_DISABLED,
             f"{who} is not a user of the workspace, and notifications for people who are not "

@@ -44,6 +44,8 @@ class Candidate:
     enabled: bool = True
     # Reached through a team membership (the member switch applies).
     through_team: bool = False
+    # Reached as an owner of an entity (the switch for owners who are not users applies).
+    is_owner: bool = False
 
     @property
     def is_channel(self) -> bool:
@@ -65,6 +67,7 @@ def _person(person: OwnerPerson, why: str) -> Candidate:
         email=person.email,
         enabled=person.notifications_enabled,
         through_team=person.team_tag is not None,
+        is_owner=True,
     )
 
 

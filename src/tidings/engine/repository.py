@@ -463,3 +463,11 @@ def object_links(connection: Connection, run_id: int) -> list[tuple[int, int]]:
         .order_by(run_objects.c.position)
     )
     return [(int(pk), int(position)) for pk, position in connection.execute(statement)]
+
+
+def any_logs(connection: Connection, run_ids: Sequence[int]) -> bool:
+    """Whether any of these runs has a log."""
+    if not run_ids:
+        return False
+    statement = select(logs.c.id).where(logs.c.run_id.in_(list(run_ids))).limit(1)
+    return connection.execute(statement).first() is not None

@@ -3,10 +3,6 @@
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-import tidings.auth.models
-import tidings.catalog.models
-import tidings.engine.models
-import tidings.logs.models  # noqa: F401  (registers the tables on the metadata)
 from tidings.kit.orm import Base
 from tidings.logs import search
 

@@ -31,6 +31,8 @@ class LocalRunner:
         """Start the thread; it first queues every unfinished run."""
         if self._thread is not None:
             return
+        with self._busy:
+            self._in_hand += 1  # the resumption itself, so wait_idle waits for it too
         self._thread = threading.Thread(target=self._work, name="tidings-runner", daemon=True)
         self._thread.start()
 
@@ -62,6 +64,10 @@ class LocalRunner:
             self.submit_runs(self._pending())
         except Exception:  # e.g. a store not migrated yet: serve anyway, say why nothing runs
             log.exception("could not look up unfinished runs; none were resumed")
+        finally:
+            with self._busy:
+                self._in_hand -= 1
+                self._busy.notify_all()
 
     async def _loop(self) -> None:
         self._resume()

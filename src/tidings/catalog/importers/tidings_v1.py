@@ -163,6 +163,9 @@ class Workspace(FileModel):
         Annotated[NotificationType, LAX], Annotated[MediumSwitches, BeforeValidator(_every_medium)]
     ] = Field(default_factory=dict, alias="notificationTypes")
     weekly_report: WeeklyReport = Field(WeeklyReport(), alias="weeklyReport")
+    channel_notification_types: dict[Annotated[NotificationType, LAX], bool] = Field(
+        default_factory=dict, alias="channelNotificationTypes"
+    )
 
 
 class TidingsFile(FileModel):
@@ -310,6 +313,7 @@ def _workspace(workspace: Workspace, line: int) -> WorkspaceDeclaration:
             for notification_type, switches in workspace.notification_types.items()
             for medium, enabled in switches.items()
         },
+        channel_types=dict(workspace.channel_notification_types),
         non_cortex_users_enabled=workspace.non_cortex_users_enabled,
         weekly_report_day=workspace.weekly_report.day_of_week,
         weekly_report_hour=workspace.weekly_report.hour,

@@ -1,0 +1,1 @@
+"""Time-driven notification types: when each fires, and the tick that fires them."""
