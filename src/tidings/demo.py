@@ -215,7 +215,12 @@ def backfill(runtime: Runtime, events: int, days: int, seed: int = 1) -> int:
         for run_id in run_ids:
             asyncio.run(
                 flows.process_run(
-                    runtime.engine, run_id, runtime.channels, runtime.settings.public_url, clock
+                    runtime.engine,
+                    run_id,
+                    runtime.channels,
+                    runtime.settings.public_url,
+                    clock,
+                    backstage_url=runtime.settings.backstage_base_url,
                 )
             )
     return made

@@ -85,7 +85,12 @@ class Runtime:
     async def process_run(self, run_id: int) -> RunStatus:
         """Expand, deliver and settle one run with this process's mediums."""
         return await flows.process_run(
-            self.engine, run_id, self.channels, self.settings.public_url, self.clock
+            self.engine,
+            run_id,
+            self.channels,
+            self.settings.public_url,
+            self.clock,
+            backstage_url=self.settings.backstage_base_url,
         )
 
     def unfinished_runs(self) -> list[int]:

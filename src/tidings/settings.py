@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     schedule_tick_seconds: float = Field(
         default=60, gt=0, description="How often the time-driven notifications are checked."
     )
+    backstage_base_url: str | None = Field(
+        default=None,
+        description="Base URL of Backstage; messages about entities imported from Backstage "
+        "link there (without it they fail with BACKSTAGE_BASE_URL_MISSING).",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Base URL of the developer portal; links in messages point under it.",

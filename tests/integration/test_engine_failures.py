@@ -1,7 +1,9 @@
 """Everything that fails, with its exact reason and sentence.
 
-Logs: MEMBER_EMAILS_NOT_FOUND (a chat message to an owner who is no user) and
-MISSING_CONTENT (a message that renders empty, or whose content is gone before sending).
+Logs: MEMBER_EMAILS_NOT_FOUND (a chat message to an owner who is no user),
+MISSING_CONTENT (a message that renders empty, or whose content is gone before sending),
+BACKSTAGE_BASE_URL_MISSING (links to a Backstage entity with no Backstage URL set) and
+NO_SEATS_LEFT (an invitation beyond the licensed seats).
 Runs: CONTEXT_RESOLUTION_ERROR (the event names what the catalog lacks),
 PACKET_GENERATOR_ERROR (a template needs a fact the event did not give) and INTERNAL_ERROR
 (the event itself is gone).
@@ -12,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.support.catalog_builder import (
     email_owner,
     initiative,
+    member,
     scorecard,
     service,
+    team,
     tidings,
     user,
 )
@@ -202,3 +207,76 @@ class TestInternalError:
             (run.status, run.failed_reason, run.error_message)
             for run in (harness.run(created.id) for created in answer.runs)
         } == {("FAILED", "INTERNAL_ERROR", "the event of this run is no longer stored")}
+
+
+BACKSTAGE_COMPONENT = {
+    "apiVersion": "backstage.io/v1alpha1",
+    "kind": "Component",
+    "metadata": {"name": "mobile-api", "title": "Mobile API"},
+    "spec": {"type": "service", "lifecycle": "production", "owner": "group:default/mobile"},
+}
+
+
+class TestBackstageBaseUrlMissing:
+    """Entities imported from Backstage are linked in Backstage's catalog."""
+
+    def test_messages_about_a_backstage_entity_fail_without_a_backstage_url(
+        self, harness: Harness
+    ) -> None:
+        harness.load(team("mobile", member(ADA)), BACKSTAGE_COMPONENT)
+        answer = harness.send(event(T.BROKEN_OPEN_API_SPEC, entity_ref("mobile-api")))
+        [log] = harness.logs(harness.run_of(answer, Medium.EMAIL).id)
+        sentence = (
+            "the links of mobile-api point to Backstage, and no Backstage base URL is set "
+            "(TIDINGS_BACKSTAGE_BASE_URL)"
+        )
+        assert (log.who, log.status, log.reason, log.explanation) == (
+            ADA,
+            "FAILED",
+            "BACKSTAGE_BASE_URL_MISSING",
+            sentence,
+        )
+        assert harness.run_of(answer, Medium.EMAIL).status == "FAILED"
+
+    def test_with_a_backstage_url_they_are_sent_and_link_to_backstage(
+        self, harness: Harness
+    ) -> None:
+        harness.runtime.settings = harness.runtime.settings.model_copy(
+            update={"backstage_base_url": "https://backstage.example.org/"}
+        )
+        harness.load(team("mobile", member(ADA)), BACKSTAGE_COMPONENT)
+        answer = harness.send(event(T.BROKEN_OPEN_API_SPEC, entity_ref("mobile-api")))
+        [log] = harness.logs(harness.run_of(answer, Medium.SLACK).id)
+        with harness.runtime.engine.connect() as connection:
+            body = connection.scalar(
+                text("SELECT body FROM notification_outbox WHERE log_id = :log_id"),
+                {"log_id": log.id},
+            )
+        assert log.status == "DELIVERED"
+        assert "https://backstage.example.org/catalog/default/component/mobile-api" in str(body)
+
+
+class TestNoSeatsLeft:
+    """Invitations take licensed seats; beyond them they fail with NO_SEATS_LEFT."""
+
+    def test_invitees_beyond_the_free_seats_fail_and_the_others_are_invited(
+        self, harness: Harness
+    ) -> None:
+        # The catalog has one user (ada): with two seats, one invitee fits.
+        harness.load(tidings(workspace={"seats": 2}))
+        invitees = ["new1@example.com", "new2@example.com"]
+        answer = harness.send(event(T.TEAM_MEMBER_INVITATION, recipients=invitees))
+        logs = harness.logs(harness.run_of(answer, Medium.EMAIL).id)
+        assert [(log.who, log.status, log.reason) for log in logs] == [
+            ("new1@example.com", "DELIVERED", None),
+            ("new2@example.com", "FAILED", "NO_SEATS_LEFT"),
+        ]
+        assert logs[1].explanation == (
+            "the workspace has no free seat for new2@example.com (all 2 licensed seats are taken)"
+        )
+
+    def test_without_a_seat_limit_every_invitee_is_invited(self, harness: Harness) -> None:
+        invitees = ["new1@example.com", "new2@example.com"]
+        answer = harness.send(event(T.TEAM_MEMBER_INVITATION, recipients=invitees))
+        logs = harness.logs(harness.run_of(answer, Medium.EMAIL).id)
+        assert {log.status for log in logs} == {"DELIVERED"}

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from tidings.catalog.enums import (
     DayOfWeek,
+    EntityOrigin,
     GroupProvider,
     OwnerInheritance,
     OwnerKind,
@@ -65,6 +66,7 @@ class EntityDeclaration:
     owners: tuple[OwnerDeclaration, ...] = ()
     channels: tuple[ChannelDeclaration, ...] = ()
     members: tuple[MemberDeclaration, ...] = ()
+    origin: EntityOrigin = EntityOrigin.CORTEX
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class WorkspaceDeclaration:
     mediums: dict[Medium, bool] = field(default_factory=dict)
     types: dict[tuple[NotificationType, Medium], bool] = field(default_factory=dict)
     channel_types: dict[NotificationType, bool] = field(default_factory=dict)
+    seats: int | None = None
     non_cortex_users_enabled: bool = True
     weekly_report_day: DayOfWeek = DayOfWeek.MONDAY
     weekly_report_hour: int = 9

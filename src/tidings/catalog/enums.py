@@ -3,6 +3,13 @@
 from enum import StrEnum
 
 
+class EntityOrigin(StrEnum):
+    """Which catalog an entity was declared in; links to it point there."""
+
+    CORTEX = "CORTEX"
+    BACKSTAGE = "BACKSTAGE"
+
+
 class UserRole(StrEnum):
     """What a user may do in the workspace; admins receive the admin-audience types."""
 

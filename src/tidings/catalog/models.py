@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.catalog.enums import (
     DayOfWeek,
+    EntityOrigin,
     GroupProvider,
     OwnerInheritance,
     OwnerKind,
@@ -95,6 +96,9 @@ class Entity(Base):
     entity_type: Mapped[str] = mapped_column(String(100), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
+    origin: Mapped[EntityOrigin] = mapped_column(
+        enum_column_type(EntityOrigin, "entity_origin"), server_default=EntityOrigin.CORTEX.value
+    )
 
 
 class EntityOwner(Base):
@@ -280,6 +284,8 @@ class WorkspaceSettingsRow(Base):
     weekly_report_hour: Mapped[int] = mapped_column(Integer)
     weekly_report_time_zone: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)
+    # Licensed seats; an invitation beyond them fails with NO_SEATS_LEFT (None: no limit).
+    seats: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint(f"id = {WORKSPACE_ROW_ID}", name="single_row"),

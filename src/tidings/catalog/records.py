@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from tidings.catalog.enums import (
     DayOfWeek,
+    EntityOrigin,
     GroupProvider,
     OwnerInheritance,
     OwnerKind,
@@ -46,6 +47,7 @@ class EntityRecord:
     entity_type: str
     description: str | None
     source: str
+    origin: EntityOrigin = EntityOrigin.CORTEX
 
     @property
     def is_team(self) -> bool:
@@ -208,6 +210,8 @@ class WorkspaceSettings:
     disabled_types: frozenset[tuple[NotificationType, Medium]] = frozenset()
     non_cortex_users_enabled: bool = True
     weekly_report: WeeklyReportSchedule = WeeklyReportSchedule()
+    # Licensed seats: invitations beyond them fail with NO_SEATS_LEFT (None: no limit).
+    seats: int | None = None
     # Types the admin keeps out of entity and team channels (people still get them).
     disabled_channel_types: frozenset[NotificationType] = frozenset()
 

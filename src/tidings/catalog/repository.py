@@ -20,6 +20,7 @@ from sqlalchemy import (
     case,
     delete,
     false,
+    func,
     insert,
     or_,
     select,
@@ -37,7 +38,7 @@ from tidings.catalog.declarations import (
     UserDeclaration,
     WorkspaceDeclaration,
 )
-from tidings.catalog.enums import GroupProvider, OwnerKind, UserRole
+from tidings.catalog.enums import EntityOrigin, GroupProvider, OwnerKind, UserRole
 from tidings.catalog.models import (
     WORKSPACE_ROW_ID,
     Entity,
@@ -253,7 +254,12 @@ def save_entity(connection: Connection, entity: EntityDeclaration, source: str) 
         connection,
         entities,
         {"tag": entity.tag},
-        {"name": entity.name, "entity_type": entity.entity_type, "description": entity.description},
+        {
+            "name": entity.name,
+            "entity_type": entity.entity_type,
+            "description": entity.description,
+            "origin": entity.origin,
+        },
         on_insert={"cid": entity_cid(entity.tag)},
         on_change={"source": source},
     )
@@ -466,6 +472,7 @@ def save_workspace(connection: Connection, settings: WorkspaceDeclaration, sourc
             "weekly_report_day": settings.weekly_report_day,
             "weekly_report_hour": settings.weekly_report_hour,
             "weekly_report_time_zone": settings.weekly_report_time_zone,
+            "seats": settings.seats,
         },
         on_change={"source": source},
     )
@@ -532,6 +539,11 @@ def user_by_email(connection: Connection, email: str) -> UserRecord | None:
     return None if row is None else _user(row)
 
 
+def user_count(connection: Connection) -> int:
+    """How many users the workspace has (each takes a licensed seat)."""
+    return int(connection.scalar(select(func.count()).select_from(users)) or 0)
+
+
 def admins(connection: Connection) -> list[UserRecord]:
     """Every admin, by id."""
     statement = select(*USER_COLUMNS).where(users.c.role == UserRole.ADMIN).order_by(users.c.id)
@@ -588,12 +600,15 @@ ENTITY_COLUMNS = (
     entities.c.entity_type,
     entities.c.description,
     entities.c.source,
+    entities.c.origin,
 )
 
 
 def _entity(row: Sequence[Any]) -> EntityRecord:
-    entity_id, cid, tag, name, entity_type, description, source = row
-    return EntityRecord(int(entity_id), cid, tag, name, entity_type, description, source)
+    entity_id, cid, tag, name, entity_type, description, source, origin = row
+    return EntityRecord(
+        int(entity_id), cid, tag, name, entity_type, description, source, EntityOrigin(origin)
+    )
 
 
 def entity_by_tag(connection: Connection, tag: str) -> EntityRecord | None:
@@ -962,6 +977,7 @@ def workspace_settings(connection: Connection) -> WorkspaceSettings:
         disabled_types=settings.disabled_types,
         disabled_channel_types=settings.disabled_channel_types,
         non_cortex_users_enabled=bool(row.non_cortex_users_enabled),
+        seats=row.seats,
         weekly_report=WeeklyReportSchedule(
             row.weekly_report_day, int(row.weekly_report_hour), row.weekly_report_time_zone
         ),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.catalog import repository as catalog
+from tidings.catalog.enums import EntityOrigin
 from tidings.catalog.records import EntityRecord, InitiativeRecord, ScorecardRecord
 from tidings.engine.schemas import EventIn, ObjectRef
 from tidings.enums import ObjectType
@@ -28,6 +29,24 @@ class Context:
     scorecard: ScorecardRecord | None
     initiative: InitiativeRecord | None
     public_url: str
+    backstage_url: str | None = None
+
+    @property
+    def missing_backstage_url(self) -> bool:
+        """Whether the entity lives in Backstage and no Backstage URL is set to link to it."""
+        entity = self.entity
+        return (
+            entity is not None
+            and entity.origin is EntityOrigin.BACKSTAGE
+            and not self.backstage_url
+        )
+
+    def entity_url(self, entity: EntityRecord) -> str:
+        """Where the entity's page is: Backstage's catalog for Backstage entities."""
+        if entity.origin is EntityOrigin.BACKSTAGE and self.backstage_url:
+            kind = "group" if entity.is_team else "component"
+            return f"{self.backstage_url}/catalog/default/{kind}/{entity.tag}"
+        return f"{self.public_url}/catalog/{entity.tag}"
 
     def object_rows(self) -> list[dict[str, Any]]:
         """The run's notification objects, as rows of `notification_objects`, in order."""
@@ -40,7 +59,7 @@ class Context:
                     self.entity.name,
                     self.entity.tag,
                     self.entity.cid,
-                    f"{self.public_url}/catalog/{self.entity.tag}",
+                    self.entity_url(self.entity),
                 )
             )
         if self.scorecard is not None:
@@ -124,7 +143,9 @@ def _initiative(connection: Connection, ref: ObjectRef) -> InitiativeRecord:
     return found
 
 
-def resolve_context(connection: Connection, event: EventIn, public_url: str) -> Context:
+def resolve_context(
+    connection: Connection, event: EventIn, public_url: str, backstage_url: str | None = None
+) -> Context:
     """The catalog records the event names; raises ContextError for a missing one."""
     entity = scorecard = initiative = None
     for ref in event.objects:
@@ -141,4 +162,11 @@ def resolve_context(connection: Connection, event: EventIn, public_url: str) -> 
                 f"the initiative {initiative.tag} follows the scorecard "
                 f"{initiative.scorecard_tag}, which does not exist in the catalog"
             )
-    return Context(event, entity, scorecard, initiative, public_url.rstrip("/"))
+    return Context(
+        event,
+        entity,
+        scorecard,
+        initiative,
+        public_url.rstrip("/"),
+        backstage_url.rstrip("/") if backstage_url else None,
+    )

@@ -1,5 +1,6 @@
 """The engine's endpoints: events in (and their preview), re-runs, and the why of each log."""
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -76,7 +77,14 @@ async def preview_event(request: Request, event: EventIn, _principal: CanSend) -
     runtime = runtime_of(request)
     try:
         answer = await run_in_threadpool(
-            flows.preview_event, runtime.engine, event, runtime.settings.public_url, runtime.clock
+            partial(
+                flows.preview_event,
+                backstage_url=runtime.settings.backstage_base_url,
+            ),
+            runtime.engine,
+            event,
+            runtime.settings.public_url,
+            runtime.clock,
         )
     except flows.EventError as error:
         raise bad_request(str(error)) from None

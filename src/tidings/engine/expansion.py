@@ -16,10 +16,18 @@ from tidings.catalog import repository as catalog
 from tidings.engine import repository
 from tidings.engine.content import Content, render
 from tidings.engine.context import Context
-from tidings.engine.policy import Decision, Facts, decide, duplicate
+from tidings.engine.policy import (
+    Decision,
+    Facts,
+    Failure,
+    Seats,
+    decide,
+    duplicate,
+    undeliverable,
+)
 from tidings.engine.recipients import Candidate, resolve_recipients
 from tidings.engine.repository import LogDraft, RunRecord
-from tidings.enums import FailedReason, LogStatus, Medium
+from tidings.enums import FailedReason, LogStatus, Medium, NotificationType
 from tidings.kit.clock import Clock
 
 BATCH = 500
@@ -36,11 +44,16 @@ def batches(items: Iterable[Item], size: int = BATCH) -> Iterator[list[Item]]:
 def facts_for(connection: Connection, context: Context, medium: Medium) -> Facts:
     """The settings the policy applies to one run."""
     notification_type = context.event.type
+    workspace = catalog.workspace_settings(connection)
+    seats = None
+    if workspace.seats is not None and notification_type is NotificationType.TEAM_MEMBER_INVITATION:
+        seats = Seats(workspace.seats - catalog.user_count(connection))
     return Facts(
         notification_type,
         medium,
-        catalog.workspace_settings(connection),
+        workspace,
         catalog.unsubscribed_user_ids(connection, notification_type, medium),
+        seats,
     )
 
 
@@ -50,11 +63,15 @@ def draft(
     medium: Medium,
     decision: Decision | None,
     content: Content | None,
+    failure: Failure | None = None,
 ) -> LogDraft:
     """The log for a candidate, given what the policy and the templates made of it."""
     status, failed, error, explanation = LogStatus.READY, None, None, None
     if decision is not None:
         status, explanation = LogStatus.IGNORED, decision.sentence
+    elif failure is not None:
+        status, failed = LogStatus.FAILED, failure.reason
+        error = explanation = failure.sentence
     elif content is not None and content.is_empty:
         status, failed = LogStatus.FAILED, FailedReason.MISSING_CONTENT
         error = explanation = "the message rendered empty: there is nothing to tell this recipient"
@@ -120,13 +137,15 @@ def _decide_batch(
         claimed = repository.claim_destinations(writer, run.id, list(dict.fromkeys(wanted)))
     drafts = []
     for candidate, decision in zip(chunk, decisions, strict=True):
-        content = None
+        content = failure = None
         if decision is None:
             key = candidate.destination(run.medium)
             if key in claimed:
                 claimed.discard(key)  # the first candidate with this key takes it
-                content = render(context, candidate, run.medium)
+                failure = undeliverable(candidate, facts, context)
+                if failure is None:
+                    content = render(context, candidate, run.medium)
             else:
                 decision = duplicate(candidate)
-        drafts.append(draft(candidate, context, run.medium, decision, content))
+        drafts.append(draft(candidate, context, run.medium, decision, content, failure))
     return drafts

@@ -23,7 +23,7 @@ from tidings.engine.content import ContentError, render
 from tidings.engine.context import Context, ContextError, resolve_context
 from tidings.engine.delivery import deliver_run
 from tidings.engine.expansion import draft, expand_run, facts_for
-from tidings.engine.policy import decide, duplicate
+from tidings.engine.policy import decide, duplicate, undeliverable
 from tidings.engine.recipients import resolve_recipients
 from tidings.engine.repository import LogDraft, RunRecord
 from tidings.engine.schemas import (
@@ -252,10 +252,10 @@ def _submit_once(
 
 
 def _context_or_failure(
-    connection: Connection, event: EventIn, public_url: str
+    connection: Connection, event: EventIn, public_url: str, backstage_url: str | None = None
 ) -> tuple[Context | None, str | None]:
     try:
-        return resolve_context(connection, event, public_url), None
+        return resolve_context(connection, event, public_url, backstage_url), None
     except ContextError as error:
         return None, str(error)
 
@@ -298,12 +298,18 @@ def _link_objects(
 
 
 def preview_event(
-    engine: Engine, event: EventIn, public_url: str, clock: Clock, limit: int = PREVIEW_LIMIT
+    engine: Engine,
+    event: EventIn,
+    public_url: str,
+    clock: Clock,
+    limit: int = PREVIEW_LIMIT,
+    *,
+    backstage_url: str | None = None,
 ) -> PreviewAnswer:
     """What the event would do, run by run and recipient by recipient; writes nothing."""
     check_event(event)
     with engine.connect() as connection:
-        context, failure = _context_or_failure(connection, event, public_url)
+        context, failure = _context_or_failure(connection, event, public_url, backstage_url)
         plans = plan_runs(event, context, failure, catalog.workspace_settings(connection))
         runs = [_preview_run(connection, context, plan, clock, limit) for plan in plans]
     return PreviewAnswer(notification_type=event.type, runs=runs)
@@ -321,15 +327,17 @@ def _preview_run(
         try:
             for candidate in resolve_recipients(connection, context, plan.medium, clock()):
                 decision = decide(candidate, facts)
-                content = None
+                content = blocked = None
                 if decision is None:
                     key = candidate.destination(plan.medium)
                     if key in seen:
                         decision = duplicate(candidate)
                     else:
                         seen.add(key)
-                        content = render(context, candidate, plan.medium)
-                log = draft(candidate, context, plan.medium, decision, content)
+                        blocked = undeliverable(candidate, facts, context)
+                        if blocked is None:
+                            content = render(context, candidate, plan.medium)
+                log = draft(candidate, context, plan.medium, decision, content, blocked)
                 counts[(log.ignored_reason or log.failed_reason or log.status).value] += 1
                 if len(recipients) < limit:
                     recipients.append(_preview_recipient(log, content))
@@ -503,7 +511,13 @@ def _rerun_drafts(
 
 
 async def process_run(
-    engine: Engine, run_id: int, channels: Mapping[Medium, Channel], public_url: str, clock: Clock
+    engine: Engine,
+    run_id: int,
+    channels: Mapping[Medium, Channel],
+    public_url: str,
+    clock: Clock,
+    *,
+    backstage_url: str | None = None,
 ) -> RunStatus:
     """Expand (unless done), deliver and settle one run; safe to call again after a crash."""
     with engine.connect() as connection:
@@ -511,7 +525,7 @@ async def process_run(
     if run is None or run.status is not RunStatus.CREATED:
         return run.status if run is not None else RunStatus.FAILED
     if run.expanded_at is None:
-        failure = _expand(engine, run, public_url, clock)
+        failure = _expand(engine, run, public_url, clock, backstage_url)
         if failure is not None:
             with engine.begin() as connection:
                 repository.fail_run(connection, run.id, failure[0], failure[1], clock())
@@ -525,7 +539,7 @@ async def process_run(
 
 
 def _expand(
-    engine: Engine, run: RunRecord, public_url: str, clock: Clock
+    engine: Engine, run: RunRecord, public_url: str, clock: Clock, backstage_url: str | None
 ) -> tuple[RunFailedReason, str] | None:
     if run.original_run_id is not None and _chain_has_logs(engine, run):
         expand_rerun(engine, run, clock)
@@ -538,7 +552,7 @@ def _expand(
             return RunFailedReason.INTERNAL_ERROR, "the event of this run is no longer stored"
         event = EventIn.model_validate(payload)
         try:
-            context = resolve_context(connection, event, public_url)
+            context = resolve_context(connection, event, public_url, backstage_url)
         except ContextError as error:
             return RunFailedReason.CONTEXT_RESOLUTION_ERROR, str(error)
     try:

@@ -9,9 +9,24 @@ reaching a claimed destination again is a DUPLICATE.
 from dataclasses import dataclass
 
 from tidings.catalog.records import WorkspaceSettings
+from tidings.engine.context import Context
 from tidings.engine.recipients import Candidate
-from tidings.enums import IgnoredReason, Medium, NotificationType
+from tidings.enums import FailedReason, IgnoredReason, Medium, NotificationType
 from tidings.notification_types import TYPE_INFO, display_name
+
+
+class Seats:
+    """The licensed seats still free while a run is expanded (invitations take them)."""
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def take(self) -> bool:
+        """Take a seat for an invitee; False when none is left."""
+        if self.free <= 0:
+            return False
+        self.free -= 1
+        return True
 
 
 @dataclass(frozen=True)
@@ -22,6 +37,15 @@ class Facts:
     medium: Medium
     workspace: WorkspaceSettings
     unsubscribed_user_ids: frozenset[int]
+    seats: Seats | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The message cannot be sent to this recipient, for this reason (a FAILED log)."""
+
+    reason: FailedReason
+    sentence: str
 
 
 @dataclass(frozen=True)
@@ -88,3 +112,26 @@ def decide(candidate: Candidate, facts: Facts) -> Decision | None:
 def duplicate(candidate: Candidate) -> Decision:
     """The decision for a candidate whose destination this run already reached."""
     return Decision(IgnoredReason.DUPLICATE, f"{_who(candidate)} was already reached in this run")
+
+
+def undeliverable(candidate: Candidate, facts: Facts, context: Context) -> Failure | None:
+    """Why a candidate the settings allow still cannot be sent the message, if so."""
+    entity = context.entity
+    if context.missing_backstage_url and entity is not None:
+        return Failure(
+            FailedReason.BACKSTAGE_BASE_URL_MISSING,
+            f"the links of {entity.tag} point to Backstage, and no Backstage base URL is set "
+            "(TIDINGS_BACKSTAGE_BASE_URL)",
+        )
+    if (
+        facts.seats is not None
+        and facts.notification_type is NotificationType.TEAM_MEMBER_INVITATION
+        and candidate.user is None
+        and not facts.seats.take()
+    ):
+        return Failure(
+            FailedReason.NO_SEATS_LEFT,
+            f"the workspace has no free seat for {candidate.email} "
+            f"(all {facts.workspace.seats} licensed seats are taken)",
+        )
+    return None

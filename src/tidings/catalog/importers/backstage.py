@@ -23,7 +23,7 @@ from tidings.catalog.declarations import (
     OwnerDeclaration,
     UserDeclaration,
 )
-from tidings.catalog.enums import GroupProvider, OwnerKind
+from tidings.catalog.enums import EntityOrigin, GroupProvider, OwnerKind
 from tidings.catalog.importers.source import InvalidSourceError, SourceError, line_at
 from tidings.catalog.importers.validation import Email, ForeignModel, Tag, Text, validate
 from tidings.enums import Medium
@@ -139,6 +139,7 @@ def _entity(entity: EntityDocument, kind: str, document: Any, line: int) -> Enti
         description=metadata.description,
         owners=owners,
         channels=_channels(metadata.annotations),
+        origin=EntityOrigin.BACKSTAGE,
     )
 
 

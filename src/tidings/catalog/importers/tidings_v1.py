@@ -166,6 +166,7 @@ class Workspace(FileModel):
     channel_notification_types: dict[Annotated[NotificationType, LAX], bool] = Field(
         default_factory=dict, alias="channelNotificationTypes"
     )
+    seats: int | None = Field(None, ge=0)
 
 
 class TidingsFile(FileModel):
@@ -314,6 +315,7 @@ def _workspace(workspace: Workspace, line: int) -> WorkspaceDeclaration:
             for medium, enabled in switches.items()
         },
         channel_types=dict(workspace.channel_notification_types),
+        seats=workspace.seats,
         non_cortex_users_enabled=workspace.non_cortex_users_enabled,
         weekly_report_day=workspace.weekly_report.day_of_week,
         weekly_report_hour=workspace.weekly_report.hour,
