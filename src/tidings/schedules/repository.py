@@ -3,13 +3,14 @@
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, func, select
 
 from tidings.auth.models import ApiKey
 from tidings.catalog import repository as catalog
 from tidings.catalog.records import RuleRecord, ScorecardRecord, VerificationPeriodRecord
 from tidings.enums import NotificationType, RunStatus
 from tidings.logs.models import NotificationRun
+from tidings.logs.repository import dialect_insert
 from tidings.schedules.models import ScheduleTick
 from tidings.schedules.occurrences import ExpiringKey
 
@@ -24,14 +25,18 @@ def covered_until(connection: Connection, name: str) -> datetime | None:
 
 
 def cover(connection: Connection, name: str, until: datetime) -> None:
-    """Remember that the job covered everything up to `until` (never moves backwards)."""
-    done = connection.execute(
-        update(ticks)
-        .where(ticks.c.name == name, ticks.c.covered_until < until)
-        .values(covered_until=until)
+    """Remember that the job covered everything up to `until` (never moves backwards).
+
+    One upsert, so two processes saving their first bookmark at once both succeed.
+    """
+    statement = dialect_insert(connection, ticks).values(name=name, covered_until=until)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ticks.c.name],
+            set_={"covered_until": statement.excluded.covered_until},
+            where=ticks.c.covered_until < statement.excluded.covered_until,
+        )
     )
-    if done.rowcount == 0 and covered_until(connection, name) is None:
-        connection.execute(ticks.insert().values(name=name, covered_until=until))
 
 
 def expiring_keys(connection: Connection) -> list[ExpiringKey]:

@@ -52,7 +52,9 @@ def due(connection: Connection, window: Window) -> Iterator[Occurrence]:
     settings = catalog.workspace_settings(connection)
     morning = settings.weekly_report
     initiatives = catalog.initiatives(connection)
-    yield from weekly_reports(window, morning, repository.weekly_highlights(connection, window.end))
+    highlights = repository.weekly_highlights(connection, window.end)
+    if highlights:  # a quiet week has nothing to report: no report rather than empty ones
+        yield from weekly_reports(window, morning, highlights)
     yield from initiative_deadlines(window, initiatives, morning)
     yield from initiative_reminders(window, initiatives)
     yield from oncall_reminders(
