@@ -5,7 +5,7 @@ the content stored for them (MISSING_CONTENT once it was purged); the old run ne
 Delivery goes through the outbox, except that a test can make one address fail for a while.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,11 +46,15 @@ class FlakyChannel:
     def __post_init__(self) -> None:
         self.medium = self.inner.medium
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        """Refuse or deliver."""
-        if message.destination in self.refusing:
-            return SendResult.failed(FailedReason.CLIENT_ERROR, "the provider answered 503")
-        return await self.inner.send(message)
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Refuse the refused addresses, hand the others to the inner medium."""
+        accepted = [m for m in messages if m.destination not in self.refusing]
+        delivered = iter(await self.inner.send_batch(accepted))
+        refused = SendResult.failed(FailedReason.CLIENT_ERROR, "the provider answered 503")
+        return [
+            refused if message.destination in self.refusing else next(delivered)
+            for message in messages
+        ]
 
 
 @dataclass

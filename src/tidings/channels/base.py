@@ -1,5 +1,6 @@
 """The port every medium implements: send one message to one destination, say how it went."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,10 +50,14 @@ class SendResult:
 
 
 class Channel(Protocol):
-    """A medium that can deliver messages."""
+    """A medium that can deliver messages.
+
+    The engine hands over a batch at a time (a few hundred messages of one run); a network
+    medium sends them concurrently within its own limits, a local one can write them at once.
+    """
 
     medium: Medium
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        """Deliver one message."""
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Deliver messages; one result per message, in order. Never raises for a message."""
         ...

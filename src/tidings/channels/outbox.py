@@ -5,6 +5,8 @@ tested and demonstrated on its own. It fails only where a provider certainly wou
 chat message to a person the workspace has no account for.
 """
 
+from collections.abc import Sequence
+
 from sqlalchemy import Engine, insert
 
 from tidings.channels.base import OutgoingMessage, SendResult
@@ -23,24 +25,34 @@ class OutboxChannel:
         self._engine = engine
         self._clock = clock
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        """Record the message; a chat message to someone with no account fails."""
+    def _refusal(self, message: OutgoingMessage) -> SendResult | None:
         chat = CHAT.get(self.medium)
         if chat is not None and message.channel is None and message.user_id is None:
             return SendResult.failed(
                 FailedReason.MEMBER_EMAILS_NOT_FOUND,
                 f"users_not_found: no {chat} account matches {message.email}",
             )
-        with self._engine.begin() as connection:
-            connection.execute(
-                insert(OutboxMessage).values(
-                    log_id=message.log_id,
-                    medium=self.medium,
-                    destination=message.destination,
-                    subject=message.subject,
-                    text=message.text,
-                    body=message.body,
-                    date_sent=self._clock(),
-                )
-            )
-        return SendResult.ok()
+        return None
+
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Record the batch in one transaction; a chat message to someone with no account
+        fails as the provider would refuse it."""
+        results = [self._refusal(message) or SendResult.ok() for message in messages]
+        now = self._clock()
+        rows = [
+            {
+                "log_id": message.log_id,
+                "medium": self.medium,
+                "destination": message.destination,
+                "subject": message.subject,
+                "text": message.text,
+                "body": message.body,
+                "date_sent": now,
+            }
+            for message, result in zip(messages, results, strict=True)
+            if result.delivered
+        ]
+        if rows:
+            with self._engine.begin() as connection:
+                connection.execute(insert(OutboxMessage), rows)
+        return results

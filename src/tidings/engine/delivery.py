@@ -1,6 +1,5 @@
 """Stage 5: hand a run's READY logs to their medium and record how each attempt ended."""
 
-import asyncio
 from collections.abc import Mapping
 
 from sqlalchemy import Engine
@@ -11,9 +10,7 @@ from tidings.engine.repository import Outcome, ReadyLog, RunRecord
 from tidings.enums import FailedReason, LogStatus, Medium
 from tidings.kit.clock import Clock
 
-BATCH = 200
-# Messages in flight at once per run; real mediums pace themselves further (issue: delivery).
-CONCURRENCY = 16
+BATCH = 500
 
 
 def _message(
@@ -49,16 +46,13 @@ def _outcome(log_id: int, result: SendResult) -> Outcome:
 
 
 async def _send_all(channel: Channel, messages: list[OutgoingMessage]) -> list[SendResult]:
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def send(message: OutgoingMessage) -> SendResult:
-        async with gate:
-            try:
-                return await channel.send(message)
-            except Exception as error:  # a medium's bug must not leave the log READY forever
-                return SendResult.failed(FailedReason.CLIENT_ERROR, f"the medium failed: {error}")
-
-    return await asyncio.gather(*(send(message) for message in messages))
+    if not messages:
+        return []
+    try:
+        return await channel.send_batch(messages)
+    except Exception as error:  # a medium's bug must not leave the logs READY forever
+        failed = SendResult.failed(FailedReason.CLIENT_ERROR, f"the medium failed: {error}")
+        return [failed] * len(messages)
 
 
 async def deliver_run(

@@ -6,11 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, insert, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from tidings.catalog.models import TeamMember
 from tidings.engine.models import NotificationContent, NotificationEvent, run_destinations
-from tidings.engine.settle import Settlement, settle
+from tidings.engine.settle import Settlement, settle_counts
 from tidings.enums import (
     FailedReason,
     IgnoredReason,
@@ -178,10 +187,7 @@ def settle_run(connection: Connection, run_id: int, now: datetime) -> Settlement
     counts = connection.execute(
         select(logs.c.status, func.count()).where(logs.c.run_id == run_id).group_by(logs.c.status)
     )
-    statuses: list[LogStatus] = []
-    for status, count in counts:
-        statuses.extend([LogStatus(status)] * int(count))
-    settlement = settle(statuses)
+    settlement = settle_counts({LogStatus(status): int(count) for status, count in counts})
     connection.execute(
         update(runs)
         .where(runs.c.id == run_id)
@@ -324,22 +330,40 @@ class Outcome:
     explanation: str | None = None
 
 
+_RECORD_OUTCOME = (
+    update(logs)
+    .where(logs.c.id == bindparam("b_log_id"), logs.c.status == LogStatus.READY)
+    .values(
+        status=bindparam("b_status"),
+        failed_reason=bindparam("b_failed_reason"),
+        error_message=bindparam("b_error_message"),
+        explanation=bindparam("b_explanation"),
+        date_updated=bindparam("b_now"),
+        date_delivered=bindparam("b_delivered"),
+    )
+)
+
+
 def record_outcomes(connection: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Store the final status of sent logs (only logs still READY change)."""
-    for outcome in outcomes:
-        delivered = outcome.status is LogStatus.DELIVERED
-        connection.execute(
-            update(logs)
-            .where(and_(logs.c.id == outcome.log_id, logs.c.status == LogStatus.READY))
-            .values(
-                status=outcome.status,
-                failed_reason=outcome.failed_reason,
-                error_message=outcome.error_message,
-                explanation=outcome.explanation,
-                date_updated=now,
-                date_delivered=now if delivered else None,
-            )
-        )
+    """Store the final status of sent logs (only logs still READY change), in one statement
+    executed for the whole batch."""
+    if not outcomes:
+        return
+    connection.execute(
+        _RECORD_OUTCOME,
+        [
+            {
+                "b_log_id": outcome.log_id,
+                "b_status": outcome.status,
+                "b_failed_reason": outcome.failed_reason,
+                "b_error_message": outcome.error_message,
+                "b_explanation": outcome.explanation,
+                "b_now": now,
+                "b_delivered": now if outcome.status is LogStatus.DELIVERED else None,
+            }
+            for outcome in outcomes
+        ],
+    )
 
 
 def content_of(connection: Connection, log_id: int) -> tuple[str, str, str] | None:
