@@ -25,6 +25,8 @@ from tidings.schedules.ticks import TickResult
 from tidings.settings import Settings
 
 PURGE_EVERY = timedelta(hours=1)
+WORK_POOL_SIZE = 4
+WORK_CACHE_KIB = 4096
 
 
 @dataclass
@@ -33,6 +35,10 @@ class Runtime:
 
     settings: Settings
     engine: Engine
+    # The runner's and the mediums' connections: on SQLite a small page cache and no mmap,
+    # so a run of a hundred thousand recipients leaves the process no bigger than a small
+    # one (the API's readers keep large caches). On PostgreSQL it is the same engine.
+    work_engine: Engine
     sessions: sessionmaker[Session]
     rate_limiter: RateLimiter
     clock: Clock = field(default=system_clock)
@@ -48,13 +54,25 @@ class Runtime:
             synchronous=settings.sqlite_synchronous,
             pool_size=settings.database_pool_size,
         )
+        work_engine = (
+            create_db_engine(
+                settings.database_url,
+                synchronous=settings.sqlite_synchronous,
+                pool_size=WORK_POOL_SIZE,
+                cache_kib=WORK_CACHE_KIB,
+                mmap_bytes=0,
+            )
+            if engine.dialect.name == "sqlite"
+            else engine
+        )
         runtime = cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
             clock=clock,
-            channels={medium: OutboxChannel(medium, engine, clock) for medium in Medium},
+            work_engine=work_engine,
+            channels={medium: OutboxChannel(medium, work_engine, clock) for medium in Medium},
         )
         runtime.runner = LocalRunner(runtime.process_run, runtime.unfinished_runs)
         runtime.scheduler = Scheduler(
@@ -68,7 +86,7 @@ class Runtime:
 
     def tick(self, now: datetime) -> TickResult:
         """Fire the time-driven notifications due by `now` and queue their runs."""
-        result = ticks.tick(self.engine, now, self.settings.public_url)
+        result = ticks.tick(self.work_engine, now, self.settings.public_url)
         if result.run_ids and self.runner is not None:
             self.runner.submit_runs(result.run_ids)
         return result
@@ -76,7 +94,7 @@ class Runtime:
     def purge(self, now: datetime) -> Purged:
         """Delete what is older than the retention settings allow."""
         return retention.purge(
-            self.engine,
+            self.work_engine,
             now,
             timedelta(days=self.settings.retention_days),
             timedelta(days=self.settings.content_retention_days),
@@ -85,7 +103,7 @@ class Runtime:
     async def process_run(self, run_id: int) -> RunStatus:
         """Expand, deliver and settle one run with this process's mediums."""
         return await flows.process_run(
-            self.engine,
+            self.work_engine,
             run_id,
             self.channels,
             self.settings.public_url,
@@ -105,6 +123,8 @@ class Runtime:
         if self.runner is not None:
             self.runner.stop()
         self.engine.dispose()
+        if self.work_engine is not self.engine:
+            self.work_engine.dispose()
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

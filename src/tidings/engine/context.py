@@ -4,8 +4,9 @@ A missing object is not bad input (the event may name something deleted since): 
 fail with CONTEXT_RESOLUTION_ERROR and the sentence says what was missing.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -110,34 +111,16 @@ def _row(
     }
 
 
-def _entity(connection: Connection, ref: ObjectRef) -> EntityRecord:
-    found = (
-        catalog.entity_by_tag(connection, ref.tag)
-        if ref.tag is not None
-        else catalog.entity_by_id(connection, ref.id or 0)
-    )
-    if found is None:
-        raise ContextError(f"the {ref.describe()} does not exist in the catalog")
-    return found
+Found = TypeVar("Found")
 
 
-def _scorecard(connection: Connection, ref: ObjectRef) -> ScorecardRecord:
-    found = (
-        catalog.scorecard_by_tag(connection, ref.tag)
-        if ref.tag is not None
-        else catalog.scorecard_by_id(connection, ref.id or 0)
-    )
-    if found is None:
-        raise ContextError(f"the {ref.describe()} does not exist in the catalog")
-    return found
-
-
-def _initiative(connection: Connection, ref: ObjectRef) -> InitiativeRecord:
-    found = (
-        catalog.initiative_by_tag(connection, ref.tag)
-        if ref.tag is not None
-        else catalog.initiative_by_id(connection, ref.id or 0)
-    )
+def _lookup(
+    connection: Connection,
+    ref: ObjectRef,
+    by_tag: Callable[[Connection, str], Found | None],
+    by_id: Callable[[Connection, int], Found | None],
+) -> Found:
+    found = by_tag(connection, ref.tag) if ref.tag is not None else by_id(connection, ref.id or 0)
     if found is None:
         raise ContextError(f"the {ref.describe()} does not exist in the catalog")
     return found
@@ -150,11 +133,13 @@ def resolve_context(
     entity = scorecard = initiative = None
     for ref in event.objects:
         if ref.type is ObjectType.ENTITY and entity is None:
-            entity = _entity(connection, ref)
+            entity = _lookup(connection, ref, catalog.entity_by_tag, catalog.entity_by_id)
         elif ref.type is ObjectType.SCORECARD and scorecard is None:
-            scorecard = _scorecard(connection, ref)
+            scorecard = _lookup(connection, ref, catalog.scorecard_by_tag, catalog.scorecard_by_id)
         elif ref.type is ObjectType.INITIATIVE and initiative is None:
-            initiative = _initiative(connection, ref)
+            initiative = _lookup(
+                connection, ref, catalog.initiative_by_tag, catalog.initiative_by_id
+            )
     if initiative is not None and scorecard is None:
         scorecard = catalog.scorecard_by_tag(connection, initiative.scorecard_tag)
         if scorecard is None:

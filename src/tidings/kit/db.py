@@ -64,8 +64,21 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_db_engine(url: str, *, synchronous: str = "NORMAL", pool_size: int = 10) -> Engine:
-    """An engine for `url`; SQLite files get WAL, a busy timeout and enforced foreign keys."""
+# Per SQLite connection: the page cache, and how much of the file is read through mmap.
+READER_CACHE_KIB = 65_536
+READER_MMAP_BYTES = 268_435_456
+
+
+def create_db_engine(
+    url: str,
+    *,
+    synchronous: str = "NORMAL",
+    pool_size: int = 10,
+    cache_kib: int = READER_CACHE_KIB,
+    mmap_bytes: int = READER_MMAP_BYTES,
+) -> Engine:
+    """An engine for `url`; SQLite files get WAL, a busy timeout and enforced foreign keys,
+    and `cache_kib` of page cache and `mmap_bytes` of mapped file per connection."""
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -83,8 +96,8 @@ def create_db_engine(url: str, *, synchronous: str = "NORMAL", pool_size: int = 
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA cache_size=-65536")
-        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+        cursor.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
         dbapi_connection.create_function("tidings_fold", 1, _python_lower, deterministic=True)
