@@ -395,12 +395,12 @@ def test_a_large_purge_runs_in_batches_while_the_api_keeps_answering(store: Stor
     deleted_per_batch: list[tuple[str, int]] = []
     commits = 0
 
-    @event.listens_for(purging.engine, "after_cursor_execute")
+    @event.listens_for(purging.work_engine, "after_cursor_execute")
     def count_deletes(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("DELETE FROM"):
             deleted_per_batch.append((statement.split()[2], cursor.rowcount))
 
-    @event.listens_for(purging.engine, "commit")
+    @event.listens_for(purging.work_engine, "commit")
     def count_commits(_conn: Any) -> None:
         nonlocal commits
         commits += 1
@@ -410,7 +410,7 @@ def test_a_large_purge_runs_in_batches_while_the_api_keeps_answering(store: Stor
 
         # Half-way through the logs, between two batches, hold the purge until the reader
         # has been answered: proof that no batch leaves the API waiting for the next one.
-        @event.listens_for(purging.engine, "checkin")
+        @event.listens_for(purging.work_engine, "checkin")
         def wait_for_the_reader_between_batches(*_args: Any) -> None:
             log_batches = sum(1 for table, _ in deleted_per_batch if table == "notification_logs")
             if log_batches == 5 and not reader.mid_purge.is_set():
