@@ -614,6 +614,7 @@ def demo(
     if existing:
         out.print("the store already has runs; keeping them (delete .tidings/ to start over)")
     elif backfill_events:
+        out.print(f"replaying {backfill_events} events of the last 14 days through the engine…")
         made = backfill(runtime, backfill_events, days=14)
         out.print(f"replayed {backfill_events} events of the last 14 days: {made} runs")
     with runtime.sessions.begin() as session:
