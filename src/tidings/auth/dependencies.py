@@ -68,22 +68,27 @@ async def _principal_of(request: Request, secret: str) -> Principal | None:
     return principal
 
 
+async def authorize(request: Request, permission: Permission) -> Principal:
+    """The caller's principal, once it is known, within budget and allowed; else the error."""
+    secret = bearer_secret(request.headers.get("authorization"))
+    principal = None if secret is None else await _principal_of(request, secret)
+    client = f"key:{principal.key_id}" if principal else f"ip:{_client_address(request)}"
+    await runtime_of(request).rate_limiter.spend(client)
+    if secret is None:
+        raise unauthorized("Send an API key as 'Authorization: Bearer <key>'")
+    if principal is None:
+        raise unauthorized("The API key is unknown, revoked or expired")
+    if permission not in principal.permissions:
+        label = PERMISSION_LABELS[permission]
+        raise forbidden(f"API key is missing the {label} permission ({permission.value})")
+    return principal
+
+
 def require_permission(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency: the caller's principal, once it is known, within budget and allowed."""
+    """`authorize` as a FastAPI dependency."""
 
     async def dependency(request: Request) -> Principal:
-        secret = bearer_secret(request.headers.get("authorization"))
-        principal = None if secret is None else await _principal_of(request, secret)
-        client = f"key:{principal.key_id}" if principal else f"ip:{_client_address(request)}"
-        await runtime_of(request).rate_limiter.spend(client)
-        if secret is None:
-            raise unauthorized("Send an API key as 'Authorization: Bearer <key>'")
-        if principal is None:
-            raise unauthorized("The API key is unknown, revoked or expired")
-        if permission not in principal.permissions:
-            label = PERMISSION_LABELS[permission]
-            raise forbidden(f"API key is missing the {label} permission ({permission.value})")
-        return principal
+        return await authorize(request, permission)
 
     return dependency
 

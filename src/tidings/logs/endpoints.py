@@ -1,14 +1,15 @@
 """`GET /api/v1/notifications/logs` and `GET /api/v1/notifications/logs/run`."""
 
-from typing import Annotated, Any
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tidings.auth.dependencies import require_permission
+from tidings.auth.dependencies import authorize
 from tidings.auth.permissions import Permission
-from tidings.auth.service import Principal
 from tidings.enums import (
     FailedReason,
     IgnoredReason,
@@ -31,7 +32,15 @@ from tidings.logs.filters import DateRangeError, LogFilter, RunFilter, check_dat
 from tidings.runtime import runtime_of
 
 router = APIRouter(tags=["Notification Logs"])
-CanViewLogs = Annotated[Principal, Depends(require_permission(Permission.VIEW_NOTIFICATION_LOGS))]
+# The reads run on a pool of their own: a plain executor hands work over with less
+# ceremony than anyio's threadpool, which showed on every request.
+READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="tidings-read")
+
+
+async def read_in_background(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a blocking read off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(READERS, read)
+
 
 TYPES = query.enum_array("notificationTypes", NotificationType, "Only these notification types.")
 MEDIUMS = query.enum_array("mediums", Medium, "Only these mediums.")
@@ -179,8 +188,11 @@ def run_filter_of(request: Request) -> RunFilter:
     responses=responses_of(json_response_of("NotificationLogResponse", "A page of logs")),
     openapi_extra={"parameters": [p.openapi() for p in LOG_PARAMETERS]},
 )
-async def list_notification_logs(request: Request, _principal: CanViewLogs) -> Response:
+async def list_notification_logs(request: Request) -> Response:
     """One page of notification logs."""
+    # Authorised here rather than through FastAPI's dependency injection: on a request
+    # whose SQL takes 2 ms, resolving a dependency was a visible share of the answer time.
+    await authorize(request, Permission.VIEW_NOTIFICATION_LOGS)
     f, page = log_filter_of(request), _page_request(request)
     runtime = runtime_of(request)
 
@@ -188,7 +200,7 @@ async def list_notification_logs(request: Request, _principal: CanViewLogs) -> R
         with runtime.engine.connect() as connection:
             return service.list_logs(connection, f, page)
 
-    return json_response(await run_in_threadpool(read))
+    return json_response(await read_in_background(read))
 
 
 @router.get(
@@ -201,8 +213,9 @@ async def list_notification_logs(request: Request, _principal: CanViewLogs) -> R
     responses=responses_of(json_response_of("NotificationRunResponse", "A page of runs")),
     openapi_extra={"parameters": [p.openapi() for p in RUN_PARAMETERS]},
 )
-async def list_notification_runs(request: Request, _principal: CanViewLogs) -> Response:
+async def list_notification_runs(request: Request) -> Response:
     """One page of notification runs."""
+    await authorize(request, Permission.VIEW_NOTIFICATION_LOGS)
     f, page = run_filter_of(request), _page_request(request)
     include_objects = INCLUDE_OBJECTS.parse(request.query_params)
     runtime = runtime_of(request)
@@ -211,4 +224,4 @@ async def list_notification_runs(request: Request, _principal: CanViewLogs) -> R
         with runtime.engine.connect() as connection:
             return service.list_runs(connection, f, page, include_objects=include_objects)
 
-    return json_response(await run_in_threadpool(read))
+    return json_response(await read_in_background(read))
