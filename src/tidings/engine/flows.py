@@ -5,7 +5,6 @@ run per medium the type can use (ignored or failed at once when a setting or the
 says so); the runner then expands and delivers each CREATED run with `process_run`.
 """
 
-import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from tidings.engine.context import Context, ContextError, resolve_context
 from tidings.engine.delivery import deliver_run
 from tidings.engine.expansion import draft, expand_run, facts_for
 from tidings.engine.policy import decide, duplicate, undeliverable
-from tidings.engine.recipients import resolve_recipients
+from tidings.engine.recipients import destination_key, resolve_recipients
 from tidings.engine.repository import LogDraft, RunRecord
 from tidings.engine.schemas import (
     EventAnswer,
@@ -40,7 +39,6 @@ from tidings.enums import (
     LogStatus,
     Medium,
     NotificationType,
-    ObjectType,
     RunFailedReason,
     RunIgnoredReason,
     RunStatus,
@@ -449,14 +447,7 @@ def expand_rerun(engine: Engine, run: RunRecord, clock: Clock) -> None:
 def _rerun_drafts(
     connection: Connection, run: RunRecord, base: RunRecord, past: list[repository.PastLog]
 ) -> list[LogDraft]:
-    keys = [
-        (
-            f"{run.medium.value}:{log.recipient_channel.lower()}"
-            if log.recipient_channel
-            else f"person:{(log.recipient_email or '').lower()}"
-        )
-        for log in past
-    ]
+    keys = [destination_key(run.medium, log.recipient_channel, log.recipient_email) for log in past]
     wanted = [
         key for key, log in zip(keys, past, strict=True) if log.status is not LogStatus.IGNORED
     ]
@@ -571,11 +562,3 @@ def _chain_has_logs(engine: Engine, run: RunRecord) -> bool:
             if r.seq_no < run.seq_no
         ]
         return repository.any_logs(connection, earlier)
-
-
-def answer_json(answer: EventAnswer) -> str:
-    """An answer as the API sends it."""
-    return json.dumps(answer.model_dump(mode="json", by_alias=True, exclude_none=True))
-
-
-__all__ = ["ObjectType", "check_event", "preview_event", "process_run", "rerun", "submit_event"]

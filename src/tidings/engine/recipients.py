@@ -54,9 +54,15 @@ class Candidate:
 
     def destination(self, medium: Medium) -> str:
         """What makes two candidates the same destination (reaching both is a DUPLICATE)."""
-        if self.channel is not None:
-            return f"{medium.value}:{self.channel.lower()}"
-        return f"person:{(self.email or '').lower()}"
+        return destination_key(medium, self.channel, self.email)
+
+
+def destination_key(medium: Medium, channel: str | None, email: str | None) -> str:
+    """A channel by medium and name, a person by email address (the SQL twin is
+    `repository._destination_sql`)."""
+    if channel is not None:
+        return f"{medium.value}:{channel.lower()}"
+    return f"person:{(email or '').lower()}"
 
 
 def _person(person: OwnerPerson, why: str) -> Candidate:

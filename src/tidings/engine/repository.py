@@ -31,13 +31,10 @@ from tidings.enums import (
     RunIgnoredReason,
     RunStatus,
 )
-from tidings.logs.models import NotificationLog, NotificationRun
-from tidings.logs.repository import dialect_insert
+from tidings.logs.repository import dialect_insert, logs, runs
 
 events = cast(Table, NotificationEvent.__table__)
 contents = cast(Table, NotificationContent.__table__)
-runs = cast(Table, NotificationRun.__table__)
-logs = cast(Table, NotificationLog.__table__)
 members = cast(Table, TeamMember.__table__)
 
 
