@@ -30,6 +30,24 @@ def channel(name: str, *, enabled: bool = True) -> dict[str, Any]:
     return {"name": name, "notificationsEnabled": enabled}
 
 
+def webhook(
+    name: str,
+    url: str | None = None,
+    *,
+    enabled: bool = True,
+    types: Iterable[str] = (),
+) -> dict[str, Any]:
+    """An entry of `x-tidings-webhooks` (its URL made from the name unless given)."""
+    declared: dict[str, Any] = {
+        "name": name,
+        "url": url or f"https://hooks.example.com/{name}?token=s3cr3t-{name}",
+        "notificationsEnabled": enabled,
+    }
+    if types:
+        declared["types"] = list(types)
+    return declared
+
+
 def team_owner(tag: str) -> dict[str, Any]:
     """An owner that is the tidings team with this tag."""
     return {"type": "group", "name": tag, "provider": "CORTEX"}
@@ -48,6 +66,7 @@ def _descriptor(
     slack: Iterable[Mapping[str, Any]] = (),
     teams: Iterable[Mapping[str, Any]] = (),
     members: Iterable[Mapping[str, Any]] = (),
+    webhooks: Iterable[Mapping[str, Any]] = (),
     name: str | None = None,
 ) -> Document:
     info: dict[str, Any] = {
@@ -63,6 +82,8 @@ def _descriptor(
         info["x-cortex-microsoft-teams"] = [dict(item) for item in teams]
     if members:
         info["x-cortex-team"] = {"members": [dict(item) for item in members]}
+    if webhooks:
+        info["x-tidings-webhooks"] = [dict(item) for item in webhooks]
     return {"openapi": "3.0.1", "info": info}
 
 
@@ -72,9 +93,18 @@ def team(
     slack: Iterable[Mapping[str, Any]] = (),
     teams: Iterable[Mapping[str, Any]] = (),
     owners: Iterable[Mapping[str, Any]] = (),
+    webhooks: Iterable[Mapping[str, Any]] = (),
 ) -> Document:
-    """A Cortex team descriptor with its members and channels."""
-    return _descriptor(tag, "team", owners=owners, slack=slack, teams=teams, members=members)
+    """A Cortex team descriptor with its members, channels and webhooks."""
+    return _descriptor(
+        tag,
+        "team",
+        owners=owners,
+        slack=slack,
+        teams=teams,
+        members=members,
+        webhooks=webhooks,
+    )
 
 
 def service(
@@ -83,11 +113,20 @@ def service(
     owners: Iterable[Mapping[str, Any]] = (),
     slack: Iterable[Mapping[str, Any]] = (),
     teams: Iterable[Mapping[str, Any]] = (),
+    webhooks: Iterable[Mapping[str, Any]] = (),
     entity_type: str = "service",
     name: str | None = None,
 ) -> Document:
     """A Cortex entity descriptor (a service unless told otherwise)."""
-    return _descriptor(tag, entity_type, owners=owners, slack=slack, teams=teams, name=name)
+    return _descriptor(
+        tag,
+        entity_type,
+        owners=owners,
+        slack=slack,
+        teams=teams,
+        webhooks=webhooks,
+        name=name,
+    )
 
 
 def user(
@@ -184,9 +223,8 @@ def tidings(**sections: Any) -> Document:
     return {"kind": "tidings/v1", **sections}
 
 
-def load_catalog(engine: Engine, directory: Path, *documents: Document) -> None:
-    """Write each document to its own file under `directory` and import them all, in order;
-    fails the test when any file is refused."""
+def write_documents(directory: Path, *documents: Document) -> list[Path]:
+    """Write each document to a new file of its own under `directory`, numbered in order."""
     directory.mkdir(parents=True, exist_ok=True)
     start = len(list(directory.glob("*.yaml")))
     paths = []
@@ -194,5 +232,12 @@ def load_catalog(engine: Engine, directory: Path, *documents: Document) -> None:
         path = directory / f"{start + offset:03d}.yaml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
         paths.append(path)
+    return paths
+
+
+def load_catalog(engine: Engine, directory: Path, *documents: Document) -> None:
+    """Write each document to its own file under `directory` and import them all, in order;
+    fails the test when any file is refused."""
+    paths = write_documents(directory, *documents)
     refused = [outcome for outcome in import_paths(engine, *paths) if not outcome.imported]
     assert not refused, [(outcome.path.name, outcome.errors) for outcome in refused]

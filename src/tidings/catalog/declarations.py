@@ -43,6 +43,21 @@ class ChannelDeclaration:
 
 
 @dataclass(frozen=True)
+class WebhookDeclaration:
+    """An HTTP endpoint of an entity or team that receives its notifications as JSON.
+
+    `name` identifies it across the workspace (logs show it as the recipient channel, so the
+    URL, which often carries a secret, never appears in the API); no `types` means every type.
+    """
+
+    name: str
+    url: str
+    notifications_enabled: bool = True
+    types: tuple[NotificationType, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class MemberDeclaration:
     """A person on a team, from the team's descriptor or from the person's own entry."""
 
@@ -66,6 +81,7 @@ class EntityDeclaration:
     owners: tuple[OwnerDeclaration, ...] = ()
     channels: tuple[ChannelDeclaration, ...] = ()
     members: tuple[MemberDeclaration, ...] = ()
+    webhooks: tuple[WebhookDeclaration, ...] = ()
     origin: EntityOrigin = EntityOrigin.CORTEX
 
 

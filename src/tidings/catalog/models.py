@@ -153,6 +153,29 @@ class EntityChannel(Base):
     )
 
 
+class EntityWebhook(Base):
+    """An HTTP endpoint of an entity or team that receives its notifications as JSON."""
+
+    __tablename__ = "catalog_entity_webhooks"
+
+    entity_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("catalog_entities.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Unique across the workspace: logs name the webhook, never its URL.
+    name: Mapped[str] = mapped_column(TAG, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    notifications_enabled: Mapped[bool] = mapped_column(Boolean)
+    # The notification types it receives, sorted; empty means every type.
+    types: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_catalog_entity_webhooks_name"),
+        UniqueConstraint("url", name="uq_catalog_entity_webhooks_url"),
+    )
+
+
 class TeamMember(Base):
     """A person on a team, as one file declares it.
 

@@ -82,6 +82,24 @@ class ChannelRecord:
 
 
 @dataclass(frozen=True)
+class WebhookRecord:
+    """An HTTP endpoint of an entity or team that receives its notifications as JSON."""
+
+    entity_id: int
+    entity_tag: str
+    name: str
+    url: str
+    notifications_enabled: bool
+    # Empty: every type.
+    types: frozenset[NotificationType]
+    description: str | None
+
+    def receives(self, notification_type: NotificationType) -> bool:
+        """Whether the webhook subscribes to the type."""
+        return not self.types or notification_type in self.types
+
+
+@dataclass(frozen=True)
 class MemberRecord:
     """A person on a team, with the tidings user of that email when there is one."""
 

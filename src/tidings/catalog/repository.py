@@ -44,6 +44,7 @@ from tidings.catalog.models import (
     Entity,
     EntityChannel,
     EntityOwner,
+    EntityWebhook,
     Initiative,
     OnCallShift,
     Scorecard,
@@ -72,6 +73,7 @@ from tidings.catalog.records import (
     ScorecardRecord,
     UserRecord,
     VerificationPeriodRecord,
+    WebhookRecord,
     WeeklyReportSchedule,
     WorkspaceSettings,
 )
@@ -82,6 +84,7 @@ users = cast(Table, User.__table__)
 entities = cast(Table, Entity.__table__)
 owners = cast(Table, EntityOwner.__table__)
 channels = cast(Table, EntityChannel.__table__)
+webhooks = cast(Table, EntityWebhook.__table__)
 members = cast(Table, TeamMember.__table__)
 scorecards = cast(Table, Scorecard.__table__)
 rules = cast(Table, ScorecardRule.__table__)
@@ -288,11 +291,26 @@ def save_entity(connection: Connection, entity: EntityDeclaration, source: str) 
         }
         for position, channel in enumerate(entity.channels)
     ]
+    webhook_rows = [
+        {
+            "entity_id": saved.id,
+            "name": webhook.name,
+            "url": webhook.url,
+            "position": position,
+            "notifications_enabled": webhook.notifications_enabled,
+            "types": [notification_type.value for notification_type in webhook.types],
+            "description": webhook.description,
+        }
+        for position, webhook in enumerate(entity.webhooks)
+    ]
     owned = sync(connection, owners, owners.c.entity_id == saved.id, ("position",), owner_rows)
     reached = sync(
         connection, channels, channels.c.entity_id == saved.id, ("medium", "name"), channel_rows
     )
-    return Upserted(saved.id, saved.created, saved.changed or owned.changed or reached.changed)
+    # sync deletes before it inserts: a webhook renamed in its file keeps its URL.
+    hooked = sync(connection, webhooks, webhooks.c.entity_id == saved.id, ("name",), webhook_rows)
+    changed = saved.changed or owned.changed or reached.changed or hooked.changed
+    return Upserted(saved.id, saved.created, changed)
 
 
 def save_team_members(
@@ -749,6 +767,61 @@ def channels_of(
         ChannelRecord(int(row[0]), Medium(row[1]), row[2], bool(row[3]), row[4])
         for row in connection.execute(statement)
     ]
+
+
+WEBHOOK_COLUMNS = (
+    webhooks.c.entity_id,
+    entities.c.tag,
+    webhooks.c.name,
+    webhooks.c.url,
+    webhooks.c.notifications_enabled,
+    webhooks.c.types,
+    webhooks.c.description,
+)
+
+
+def _webhook(row: Sequence[Any]) -> WebhookRecord:
+    return WebhookRecord(
+        entity_id=int(row[0]),
+        entity_tag=row[1],
+        name=row[2],
+        url=row[3],
+        notifications_enabled=bool(row[4]),
+        types=frozenset(NotificationType(value) for value in row[5]),
+        description=row[6],
+    )
+
+
+def webhooks_of(connection: Connection, entity_id: int) -> list[WebhookRecord]:
+    """The webhooks of an entity or team, in descriptor order."""
+    statement = (
+        select(*WEBHOOK_COLUMNS)
+        .join(entities, entities.c.id == webhooks.c.entity_id)
+        .where(webhooks.c.entity_id == entity_id)
+        .order_by(webhooks.c.position)
+    )
+    return [_webhook(row) for row in connection.execute(statement)]
+
+
+def webhook_named(connection: Connection, name: str) -> WebhookRecord | None:
+    """The webhook with this name (names are unique across the workspace)."""
+    statement = (
+        select(*WEBHOOK_COLUMNS)
+        .join(entities, entities.c.id == webhooks.c.entity_id)
+        .where(webhooks.c.name == name)
+    )
+    row = connection.execute(statement).first()
+    return None if row is None else _webhook(row)
+
+
+def webhooks_named_or_at(connection: Connection, name: str, url: str) -> list[WebhookRecord]:
+    """The stored webhooks that have this name or this URL."""
+    statement = (
+        select(*WEBHOOK_COLUMNS)
+        .join(entities, entities.c.id == webhooks.c.entity_id)
+        .where(or_(webhooks.c.name == name, webhooks.c.url == url))
+    )
+    return [_webhook(row) for row in connection.execute(statement)]
 
 
 def team_members(connection: Connection, team_tag: str) -> Iterator[MemberRecord]:

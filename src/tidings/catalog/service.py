@@ -101,6 +101,8 @@ def import_file(engine: Engine, path: Path, clock: Clock = system_clock) -> File
     try:
         with engine.begin() as connection:
             tally = write_declarations(connection, declarations, source_of(path), clock())
+    except InvalidSourceError as error:
+        return FileOutcome(path, errors=error.errors)
     except SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         first_line = str(reason).strip().splitlines()[0]
@@ -122,6 +124,7 @@ def write_declarations(
     changed_members = members.changed_keys()
     renamed = _ensure_member_users(connection, declared, source)
 
+    _refuse_taken_webhooks(connection, declared)
     for entity in declared.entities:
         saved = repository.save_entity(connection, entity, source)
         touched = any(team == entity.tag for team, _ in changed_members) or any(
@@ -146,6 +149,27 @@ def write_declarations(
         saved = repository.save_workspace(connection, settings, source)
         tally.count(saved.created, saved.changed)
     return tally
+
+
+def _refuse_taken_webhooks(connection: Connection, declared: FileDeclarations) -> None:
+    """A webhook whose name or URL another entity already uses (the URL is not shown: it
+    may hold a secret)."""
+    errors = []
+    for entity in declared.entities:
+        for webhook in entity.webhooks:
+            for taken in repository.webhooks_named_or_at(connection, webhook.name, webhook.url):
+                if taken.entity_tag == entity.tag:
+                    continue
+                what = "name" if taken.name == webhook.name else "URL"
+                errors.append(
+                    SourceError(
+                        entity.line,
+                        f"webhook '{webhook.name}' of {entity.tag}: its {what} is already used "
+                        f"by webhook '{taken.name}' of {taken.entity_tag}",
+                    )
+                )
+    if errors:
+        raise InvalidSourceError(errors)
 
 
 def _ensure_member_users(

@@ -23,7 +23,7 @@ from tidings.engine.context import Context, ContextError, resolve_context
 from tidings.engine.delivery import deliver_run
 from tidings.engine.expansion import draft, expand_run, facts_for
 from tidings.engine.policy import decide, duplicate, undeliverable
-from tidings.engine.recipients import destination_key, resolve_recipients
+from tidings.engine.recipients import destination_key, resolve_recipients, webhooks_reaching
 from tidings.engine.repository import LogDraft, RunRecord
 from tidings.engine.schemas import (
     EventAnswer,
@@ -49,9 +49,7 @@ from tidings.logs.repository import RunObjectLink
 from tidings.notification_types import TYPE_INFO, Audience, display_name
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-# Mediums the engine creates runs for. Webhook runs need webhook endpoints, which arrive
-# with real delivery; until then a webhook run could only ever be NO_RECIPIENTS.
-ENGINE_MEDIUMS = (Medium.SLACK, Medium.MICROSOFT_TEAMS, Medium.EMAIL)
+ENGINE_MEDIUMS = (Medium.SLACK, Medium.MICROSOFT_TEAMS, Medium.EMAIL, Medium.WEBHOOK)
 PREVIEW_LIMIT = 200
 # A CREATED run is still being delivered (or will be resumed by the runner after a restart):
 # re-running it would send twice.
@@ -125,15 +123,24 @@ def _scorecard_block(context: Context) -> str | None:
 
 
 def plan_runs(
-    event: EventIn, context: Context | None, failure: str | None, workspace: WorkspaceSettings
+    event: EventIn,
+    context: Context | None,
+    failure: str | None,
+    workspace: WorkspaceSettings,
+    *,
+    webhooks: bool = False,
 ) -> list[RunPlan]:
-    """One run per medium the type can use, with what is already known of each."""
+    """One run per medium the type can use, with what is already known of each.
+
+    A WEBHOOK run exists only when `webhooks` says a webhook receives the event: webhooks
+    are opted into, so an event no webhook wants leaves no trace over that medium.
+    """
     info = TYPE_INFO[event.type]
     name = display_name(event.type)
     plans = []
     blocked = None if context is None else _scorecard_block(context)
     for medium in ENGINE_MEDIUMS:
-        if medium not in info.mediums:
+        if medium not in info.mediums or (medium is Medium.WEBHOOK and not webhooks):
             continue
         if not workspace.medium_enabled(medium):
             plans.append(
@@ -222,7 +229,13 @@ def _submit_once(
             connection, event.type, event.idempotency_key, _payload(event), now
         )
         context, failure = _context_or_failure(connection, event, public_url)
-        plans = plan_runs(event, context, failure, catalog.workspace_settings(connection))
+        plans = plan_runs(
+            event,
+            context,
+            failure,
+            catalog.workspace_settings(connection),
+            webhooks=_webhook_wanted(connection, context),
+        )
         summary = context.summary(display_name(event.type)) if context else display_name(event.type)
         object_keys = (
             logs_repository.upsert_objects(connection, context.object_rows()) if context else {}
@@ -247,6 +260,11 @@ def _submit_once(
         answer = EventAnswer(event_id=event_id, notification_type=event.type, runs=created)
         repository.save_answer(connection, event_id, answer.model_dump(mode="json", by_alias=True))
     return answer, [run.id for run in created if run.status is RunStatus.CREATED]
+
+
+def _webhook_wanted(connection: Connection, context: Context | None) -> bool:
+    """Whether some webhook receives the event."""
+    return context is not None and next(webhooks_reaching(connection, context), None) is not None
 
 
 def _context_or_failure(
@@ -308,7 +326,13 @@ def preview_event(
     check_event(event)
     with engine.connect() as connection:
         context, failure = _context_or_failure(connection, event, public_url, backstage_url)
-        plans = plan_runs(event, context, failure, catalog.workspace_settings(connection))
+        plans = plan_runs(
+            event,
+            context,
+            failure,
+            catalog.workspace_settings(connection),
+            webhooks=_webhook_wanted(connection, context),
+        )
         runs = [_preview_run(connection, context, plan, clock, limit) for plan in plans]
     return PreviewAnswer(notification_type=event.type, runs=runs)
 

@@ -57,6 +57,8 @@ class Decision:
 
 
 def _who(candidate: Candidate) -> str:
+    if candidate.is_webhook:
+        return f"the webhook {candidate.channel}"
     if candidate.channel is not None:
         return f"the channel {candidate.channel}"
     return candidate.email or "this recipient"
@@ -68,6 +70,8 @@ def decide(candidate: Candidate, facts: Facts) -> Decision | None:
     info = TYPE_INFO[facts.notification_type]
     name = display_name(facts.notification_type)
     who = _who(candidate)
+    if candidate.is_webhook:
+        return _webhook_decision(candidate, name)
     if candidate.is_channel and not info.to_channels:
         return Decision(
             IgnoredReason.UNSUPPORTED, f"{name} notifications go to people, not to channels"
@@ -107,6 +111,18 @@ def decide(candidate: Candidate, facts: Facts) -> Decision | None:
             f"{who} unsubscribed from {name} notifications over {facts.medium.value}",
         )
     return None
+
+
+def _webhook_decision(candidate: Candidate, name: str) -> Decision | None:
+    """A webhook subscribed to the type gets it unless switched off (its owner chose its
+    types, so the rules for people and chat channels do not apply)."""
+    if candidate.enabled:
+        return None
+    return Decision(
+        IgnoredReason.CHANNEL_DISABLED,
+        f"the webhook {candidate.channel} has notificationsEnabled: false, which withholds "
+        f"{name} notifications",
+    )
 
 
 def duplicate(candidate: Candidate) -> Decision:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from tidings.catalog import repository as catalog
-from tidings.catalog.records import EntityRecord, OwnerPerson, UserRecord
+from tidings.catalog.records import EntityRecord, OwnerPerson, UserRecord, WebhookRecord
 from tidings.engine import repository
 from tidings.engine.context import Context
 from tidings.enums import Medium, NotificationType, RecipientType
@@ -46,6 +46,8 @@ class Candidate:
     through_team: bool = False
     # Reached as an owner of an entity (the switch for owners who are not users applies).
     is_owner: bool = False
+    # A webhook (named by `channel`): a machine, so no channel or person rule applies to it.
+    is_webhook: bool = False
 
     @property
     def is_channel(self) -> bool:
@@ -115,6 +117,36 @@ def _channels(connection: Connection, entity: EntityRecord, medium: Medium) -> I
             )
 
 
+def webhooks_reaching(connection: Connection, context: Context) -> Iterator[WebhookRecord]:
+    """The webhooks of the event's entity and of the teams that own it that receive its
+    type."""
+    entity = context.entity
+    if entity is None or Medium.WEBHOOK not in TYPE_INFO[context.event.type].mediums:
+        return
+    teams = [team for team in catalog.owner_teams(connection, entity.id) if team.id != entity.id]
+    for holder in (entity, *teams):
+        for webhook in catalog.webhooks_of(connection, holder.id):
+            if webhook.receives(context.event.type):
+                yield webhook
+
+
+def _webhooks(connection: Connection, context: Context) -> Iterator[Candidate]:
+    entity = context.entity
+    assert entity is not None  # webhooks_reaching yields nothing without one
+    for webhook in webhooks_reaching(connection, context):
+        own = webhook.entity_id == entity.id
+        yield Candidate(
+            RecipientType.ENTITY if own and not entity.is_team else RecipientType.TEAM,
+            f"webhook of {entity.entity_type} {entity.tag}"
+            if own
+            else f"webhook of team {webhook.entity_tag}, which owns {entity.tag}",
+            entity_id=webhook.entity_id,
+            channel=webhook.name,
+            enabled=webhook.notifications_enabled,
+            is_webhook=True,
+        )
+
+
 def _owners_of_each(
     connection: Connection, entities: Iterable[EntityRecord], scope: str
 ) -> Iterator[Candidate]:
@@ -171,7 +203,13 @@ def _about(context: Context) -> str:
 def resolve_recipients(
     connection: Connection, context: Context, medium: Medium, now: datetime
 ) -> Iterator[Candidate]:
-    """Everyone and every channel the event's type reaches over `medium`, streamed."""
+    """Everyone and every channel the event's type reaches over `medium`, streamed.
+
+    Webhooks are reached only over WEBHOOK, and over WEBHOOK only webhooks are reached.
+    """
+    if medium is Medium.WEBHOOK:
+        yield from _webhooks(connection, context)
+        return
     notification_type = context.event.type
     info = TYPE_INFO[notification_type]
     entity = context.entity

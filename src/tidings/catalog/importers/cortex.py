@@ -4,7 +4,8 @@ Read: `x-cortex-tag`, `x-cortex-type` (default `service`), `title`, `description
 `x-cortex-owners` (group, email and the deprecated slack owner, which becomes a Slack
 channel), `x-cortex-slack.channels`, `x-cortex-microsoft-teams` and, on teams,
 `x-cortex-team.members` (each member also becomes a user) and `x-cortex-team.groups`
-(checked, not expanded: tidings has no connection to identity providers).
+(checked, not expanded: tidings has no connection to identity providers). tidings adds
+`x-tidings-webhooks`: HTTP endpoints of the entity or team that receive its notifications.
 """
 
 from enum import StrEnum
@@ -18,9 +19,10 @@ from tidings.catalog.declarations import (
     FileDeclarations,
     MemberDeclaration,
     OwnerDeclaration,
+    WebhookDeclaration,
 )
 from tidings.catalog.enums import GroupProvider, OwnerInheritance, OwnerKind
-from tidings.catalog.importers.source import line_at
+from tidings.catalog.importers.source import InvalidSourceError, line_at
 from tidings.catalog.importers.validation import (
     LAX,
     MAX_TAG,
@@ -29,10 +31,13 @@ from tidings.catalog.importers.validation import (
     ForeignModel,
     Tag,
     Text,
+    WebAddress,
+    problem,
     refuse_repeats,
+    repeated,
     validate,
 )
-from tidings.enums import Medium
+from tidings.enums import Medium, NotificationType
 
 TEAM_TYPE = "team"
 
@@ -87,6 +92,14 @@ class Slack(ForeignModel):
     channels: list[Channel] = Field(default_factory=list)
 
 
+class Webhook(ForeignModel):
+    name: Tag
+    url: WebAddress
+    notifications_enabled: bool = Field(True, alias="notificationsEnabled")
+    types: list[Annotated[NotificationType, LAX]] = Field(default_factory=list)
+    description: str | None = None
+
+
 class Member(ForeignModel):
     email: Email
     name: Text | None = None
@@ -113,6 +126,7 @@ class Info(ForeignModel):
     slack: Slack | None = Field(None, alias="x-cortex-slack")
     microsoft_teams: list[Channel] = Field(default_factory=list, alias="x-cortex-microsoft-teams")
     team: Team | None = Field(None, alias="x-cortex-team")
+    webhooks: list[Webhook] = Field(default_factory=list, alias="x-tidings-webhooks")
 
     @field_validator("team")
     @classmethod
@@ -133,6 +147,7 @@ def read_descriptor(document: Any, line: int) -> FileDeclarations:
     """The entity (and the members of a team) that one descriptor declares."""
     info = validate(Descriptor, document, line).info
     _refuse_repeats(info, document, line)
+    _refuse_shared_urls(info, document, line)
     owners = [_owner(owner) for owner in info.owners if owner.type != DescriptorOwnerType.SLACK]
     channels = _channels(info)
     members = tuple(
@@ -155,12 +170,22 @@ def read_descriptor(document: Any, line: int) -> FileDeclarations:
         owners=tuple(owners),
         channels=tuple(channels),
         members=members,
+        webhooks=tuple(
+            WebhookDeclaration(
+                name=webhook.name,
+                url=webhook.url,
+                notifications_enabled=webhook.notifications_enabled,
+                types=tuple(sorted(set(webhook.types))),
+                description=webhook.description,
+            )
+            for webhook in info.webhooks
+        ),
     )
     return FileDeclarations(entities=[entity])
 
 
 def _refuse_repeats(info: Info, document: Any, line: int) -> None:
-    """A channel or a member listed twice in one descriptor."""
+    """A channel, a member or a webhook (by name or URL) listed twice in one descriptor."""
     slack = info.slack.channels if info.slack else []
     members = info.team.members if info.team else []
     refuse_repeats(
@@ -173,8 +198,27 @@ def _refuse_repeats(info: Info, document: Any, line: int) -> None:
                 [f"channel '{c.name}'" for c in info.microsoft_teams],
             ),
             (("info", "x-cortex-team", "members"), [f"member '{m.email}'" for m in members]),
+            (("info", "x-tidings-webhooks"), [f"webhook '{w.name}'" for w in info.webhooks]),
         ],
     )
+
+
+def _refuse_shared_urls(info: Info, document: Any, line: int) -> None:
+    """Two webhooks with one URL. The message names them, not the URL, which may hold a
+    secret."""
+    path = ("info", "x-tidings-webhooks")
+    errors = [
+        problem(
+            document,
+            (*path, index),
+            line,
+            f"webhook '{info.webhooks[index].name}' has the same URL as webhook "
+            f"'{info.webhooks[first].name}'",
+        )
+        for index, first in repeated([webhook.url for webhook in info.webhooks])
+    ]
+    if errors:
+        raise InvalidSourceError(errors)
 
 
 def _owner(owner: Owner) -> OwnerDeclaration:

@@ -6,6 +6,7 @@ names in error messages are the file's own (`x-cortex-owners[1].provider`).
 """
 
 import re
+import urllib.parse
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
@@ -30,6 +31,7 @@ LAX = Strict(False)
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MAX_EMAIL = 320
 MAX_TAG = 255
+MAX_URL = 2048
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -85,6 +87,16 @@ def _date_input(value: Any) -> Any:
     return value
 
 
+def _web_address(value: str) -> str:
+    address = value.strip()
+    parts = urllib.parse.urlsplit(address)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("a webhook URL starts with https:// (or http://) and names a host")
+    if any(character.isspace() for character in address) or len(address) > MAX_URL:
+        raise ValueError(f"a webhook URL has no spaces and at most {MAX_URL} characters")
+    return address
+
+
 def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -101,6 +113,7 @@ Tag = Annotated[
 ]
 Email = Annotated[str, AfterValidator(_email)]
 ChannelName = Annotated[str, StringConstraints(max_length=MAX_TAG), AfterValidator(_channel)]
+WebAddress = Annotated[str, AfterValidator(_web_address)]
 Instant = Annotated[datetime, LAX, BeforeValidator(_instant_input), AfterValidator(_as_utc)]
 Day = Annotated[date, LAX, BeforeValidator(_date_input)]
 TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
