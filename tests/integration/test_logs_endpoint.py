@@ -517,6 +517,11 @@ class TestDateRange:
             ),
             ({"fromDate": "2026-11-01T12:00:00.002Z"}, []),
             ({"untilDate": "2026-11-01T11:59:59.998Z"}, []),
+            # Valid date-times whose UTC instant lies beyond Python's years 1 to 9999.
+            ({"fromDate": "0001-01-01T00:00:00+01:00"}, ["before", "noon", "after"]),
+            ({"untilDate": "9999-12-31T23:59:59-01:00"}, ["before", "noon", "after"]),
+            ({"fromDate": "9999-12-31T23:59:59-01:00"}, []),
+            ({"untilDate": "0001-01-01T00:00:00+01:00"}, []),
         ],
     )
     def test_bounds_are_inclusive(

@@ -8,7 +8,7 @@ values and mixes of both; enum values are case-insensitive; anything that does n
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -144,7 +144,12 @@ def parse_date_time(name: str, raw: str) -> datetime:
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise bad_request(f"{name}: '{raw}' is outside the supported range") from None
+        # A valid date-time whose UTC instant lies just beyond year 1 or 9999 (0001-01-01
+        # with a positive offset, 9999-12-31 with a negative one): clamping it to the edge
+        # selects exactly the same stored instants.
+        offset = moment.utcoffset()
+        edge = datetime.min if offset is not None and offset > timedelta(0) else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def date_time(name: str, description: str) -> QueryParam[datetime | None]:
