@@ -123,3 +123,12 @@ class SortOrder(StrEnum):
 
     ASC = "ASC"
     DESC = "DESC"
+
+
+class AttemptOutcome(StrEnum):
+    """How one try to hand a message to its provider ended."""
+
+    DELIVERED = "DELIVERED"  # the provider accepted it
+    RETRY = "RETRY"  # a transient failure: tried again later, counted against the budget
+    RATE_LIMITED = "RATE_LIMITED"  # the provider asked to wait: tried again then, not counted
+    FAILED = "FAILED"  # a permanent failure: the log is FAILED

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from tidings.channels.base import Channel
-from tidings.channels.outbox import OutboxChannel
+from tidings.channels.registry import build_channels
 from tidings.engine import flows
 from tidings.engine import repository as engine_repository
-from tidings.enums import Medium, RunStatus
+from tidings.engine.delivery import RetryPolicy
+from tidings.enums import Medium
 from tidings.kit.clock import Clock, system_clock
 from tidings.kit.db import create_db_engine, session_factory
 from tidings.kit.ratelimit import RateLimiter
@@ -45,6 +46,7 @@ class Runtime:
     channels: Mapping[Medium, Channel] = field(default_factory=dict)
     runner: Runner | None = None
     scheduler: Scheduler | None = None
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> "Runtime":
@@ -72,9 +74,16 @@ class Runtime:
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
             clock=clock,
             work_engine=work_engine,
-            channels={medium: OutboxChannel(medium, work_engine, clock) for medium in Medium},
+            channels=build_channels(settings, work_engine, clock),
+            retry_policy=RetryPolicy(
+                attempts=settings.retry_attempts,
+                base_seconds=settings.retry_base_seconds,
+                max_delay_seconds=settings.retry_max_delay_seconds,
+            ),
         )
-        runtime.runner = LocalRunner(runtime.process_run, runtime.unfinished_runs)
+        runtime.runner = LocalRunner(
+            runtime.process_run, runtime.unfinished_runs, clock, on_stop=runtime.close_channels
+        )
         runtime.scheduler = Scheduler(
             runtime.tick,
             runtime.purge,
@@ -100,8 +109,8 @@ class Runtime:
             timedelta(days=self.settings.content_retention_days),
         )
 
-    async def process_run(self, run_id: int) -> RunStatus:
-        """Expand, deliver and settle one run with this process's mediums."""
+    async def process_run(self, run_id: int) -> flows.RunProgress:
+        """Expand, deliver what is due and settle one run with this process's mediums."""
         return await flows.process_run(
             self.work_engine,
             run_id,
@@ -109,7 +118,13 @@ class Runtime:
             self.settings.public_url,
             self.clock,
             backstage_url=self.settings.backstage_base_url,
+            retry_policy=self.retry_policy,
         )
+
+    async def close_channels(self) -> None:
+        """Close the mediums' connections made on the running event loop."""
+        for channel in self.channels.values():
+            await channel.close()
 
     def unfinished_runs(self) -> list[int]:
         """The runs a restarted runner must pick up."""

@@ -23,7 +23,7 @@ from tests.support.engine_harness import (
     open_harness,
 )
 from tidings.auth.permissions import Permission
-from tidings.channels.base import Channel, OutgoingMessage, SendResult
+from tidings.channels.base import Attempt, Channel, OutgoingMessage
 from tidings.engine import flows
 from tidings.enums import FailedReason, Medium, NotificationType
 
@@ -46,15 +46,19 @@ class FlakyChannel:
     def __post_init__(self) -> None:
         self.medium = self.inner.medium
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
         """Refuse the refused addresses, hand the others to the inner medium."""
         accepted = [m for m in messages if m.destination not in self.refusing]
         delivered = iter(await self.inner.send_batch(accepted))
-        refused = SendResult.failed(FailedReason.CLIENT_ERROR, "the provider answered 503")
+        refused = Attempt.failed(FailedReason.CLIENT_ERROR, "the provider answered 403")
         return [
             refused if message.destination in self.refusing else next(delivered)
             for message in messages
         ]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+        return None
 
 
 @dataclass

@@ -150,9 +150,18 @@ class Harness:
         )
 
     def process(self, run_ids: Sequence[int]) -> None:
-        """Expand, deliver and settle runs, one after another."""
-        for run_id in run_ids:
-            asyncio.run(self.runtime.process_run(run_id))
+        """Expand, deliver and settle runs, one after another; a run whose logs wait for
+        another try is taken up again with the clock moved to when they are due."""
+
+        async def work() -> None:
+            for run_id in run_ids:
+                progress = await self.runtime.process_run(run_id)
+                while progress.resume_at is not None:
+                    self.clock.now = max(self.clock.now, progress.resume_at)
+                    progress = await self.runtime.process_run(run_id)
+            await self.runtime.close_channels()
+
+        asyncio.run(work())
 
     def expand_only(self, run_id: int, body: Mapping[str, Any]) -> None:
         """Write a run's logs as the runner would, then stop before delivery (a crash)."""

@@ -40,6 +40,8 @@ class ChannelDeclaration:
     name: str
     notifications_enabled: bool = True
     description: str | None = None
+    # Microsoft Teams only: the channel's Workflows webhook URL, where its messages go.
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)

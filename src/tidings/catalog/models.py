@@ -144,6 +144,8 @@ class EntityChannel(Base):
     position: Mapped[int] = mapped_column(Integer)
     notifications_enabled: Mapped[bool] = mapped_column(Boolean)
     description: Mapped[str | None] = mapped_column(Text)
+    # A Microsoft Teams channel's Workflows webhook: where its messages are posted.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(

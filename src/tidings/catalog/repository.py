@@ -288,6 +288,7 @@ def save_entity(connection: Connection, entity: EntityDeclaration, source: str) 
             "position": position,
             "notifications_enabled": channel.notifications_enabled,
             "description": channel.description,
+            "webhook_url": channel.webhook_url,
         }
         for position, channel in enumerate(entity.channels)
     ]
@@ -822,6 +823,28 @@ def webhooks_named_or_at(connection: Connection, name: str, url: str) -> list[We
         .where(or_(webhooks.c.name == name, webhooks.c.url == url))
     )
     return [_webhook(row) for row in connection.execute(statement)]
+
+
+def channel_addresses(
+    connection: Connection, medium: Medium, channels_of_entities: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], str]:
+    """Where messages to these channels are posted, for the channels that are URLs: a
+    Teams channel's Workflows webhook, a webhook's endpoint; by (entity id, channel)."""
+    wanted = set(channels_of_entities)
+    if not wanted:
+        return {}
+    if medium is Medium.WEBHOOK:
+        statement = select(webhooks.c.entity_id, webhooks.c.name, webhooks.c.url).where(
+            webhooks.c.name.in_({name for _, name in wanted})
+        )
+    else:
+        statement = select(channels.c.entity_id, channels.c.name, channels.c.webhook_url).where(
+            channels.c.medium == medium,
+            channels.c.entity_id.in_({entity_id for entity_id, _ in wanted}),
+            channels.c.webhook_url.is_not(None),
+        )
+    found = {(int(row[0]), str(row[1])): str(row[2]) for row in connection.execute(statement)}
+    return {key: url for key, url in found.items() if key in wanted}
 
 
 def team_members(connection: Connection, team_tag: str) -> Iterator[MemberRecord]:

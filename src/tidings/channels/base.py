@@ -1,10 +1,37 @@
-"""The port every medium implements: send one message to one destination, say how it went."""
+"""The port every medium implements, and what network mediums share.
 
+A medium takes a batch of messages and says, for each, how the try went: delivered,
+failed for good, worth another try later, or rate-limited for a while. Deciding when to try
+again, and when to give up, is the delivery stage's job (engine.delivery), so it is the same
+for every medium and survives a restart.
+"""
+
+import asyncio
+import re
+import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
 
-from tidings.enums import FailedReason, Medium, RecipientType
+from tidings.enums import AttemptOutcome, FailedReason, Medium, RecipientType
+from tidings.kit.clock import Clock
+
+EXCERPT_CHARS = 500
+# Long runs of letters and digits (tokens, signatures, keys) and secret-looking parameters.
+_SECRET_LOOKING = re.compile(
+    r"(?i)((?:token|secret|password|sig|signature|key|authorization)[\"']?\s*[:=]\s*[\"']?)"
+    r"[^\s\"'&,}]+|xox[abpr]-[\w-]+|[A-Za-z0-9+/_-]{32,}"
+)
+
+
+def redact(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a provider's answer with anything secret-looking masked."""
+    masked = _SECRET_LOOKING.sub(
+        lambda match: f"{match.group(1)}***" if match.group(1) else "***", text[: limit * 2]
+    )
+    return masked[:limit]
 
 
 @dataclass(frozen=True)
@@ -23,6 +50,11 @@ class OutgoingMessage:
     subject: str
     text: str
     body: str  # the medium's structured form, as JSON
+    # Where a channel's messages are posted when the channel is a URL (a Teams channel's
+    # Workflows webhook, a webhook's endpoint). Never shown: such URLs hold secrets.
+    address: str | None = None
+    # The initiative's replyToEmails, for email.
+    reply_to: tuple[str, ...] = ()
 
     @property
     def destination(self) -> str:
@@ -31,33 +63,171 @@ class OutgoingMessage:
 
 
 @dataclass(frozen=True)
-class SendResult:
-    """What the medium reported: delivered, or failed with the spec's reason and its words."""
+class Attempt:
+    """How one try to hand a message to its provider ended, with the provider's evidence."""
 
-    delivered: bool
+    outcome: AttemptOutcome
     failed_reason: FailedReason | None = None
     error_message: str | None = None
+    status_code: int | None = None
+    provider_request_id: str | None = None
+    response_excerpt: str | None = None
+    # RATE_LIMITED: how long the provider asked us to wait, in seconds.
+    retry_after: float | None = None
+    started_at: datetime | None = None
+    latency_ms: float = 0.0
 
     @classmethod
-    def ok(cls) -> "SendResult":
-        """Delivered."""
-        return cls(True)
+    def delivered(
+        cls, status_code: int | None = None, request_id: str | None = None, answer: str = ""
+    ) -> "Attempt":
+        """The provider accepted the message."""
+        return cls(
+            AttemptOutcome.DELIVERED,
+            status_code=status_code,
+            provider_request_id=request_id,
+            response_excerpt=redact(answer) or None,
+        )
 
     @classmethod
-    def failed(cls, reason: FailedReason, message: str) -> "SendResult":
-        """Failed for good, with the provider's words."""
-        return cls(False, reason, message)
+    def failed(
+        cls,
+        reason: FailedReason,
+        message: str,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        answer: str = "",
+    ) -> "Attempt":
+        """The provider refused it for good."""
+        return cls(
+            AttemptOutcome.FAILED,
+            reason,
+            message,
+            status_code=status_code,
+            provider_request_id=request_id,
+            response_excerpt=redact(answer) or None,
+        )
+
+    @classmethod
+    def retry(
+        cls,
+        message: str,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        answer: str = "",
+    ) -> "Attempt":
+        """A transient failure: worth another try later."""
+        return cls(
+            AttemptOutcome.RETRY,
+            None,
+            message,
+            status_code=status_code,
+            provider_request_id=request_id,
+            response_excerpt=redact(answer) or None,
+        )
+
+    @classmethod
+    def rate_limited(
+        cls,
+        seconds: float,
+        message: str,
+        status_code: int | None = 429,
+        request_id: str | None = None,
+        answer: str = "",
+    ) -> "Attempt":
+        """The provider asked to wait `seconds` before the next try."""
+        return cls(
+            AttemptOutcome.RATE_LIMITED,
+            None,
+            message,
+            status_code=status_code,
+            provider_request_id=request_id,
+            response_excerpt=redact(answer) or None,
+            retry_after=max(0.0, seconds),
+        )
 
 
 class Channel(Protocol):
     """A medium that can deliver messages.
 
-    The engine hands over a batch at a time (a few hundred messages of one run); a network
-    medium sends them concurrently within its own limits, a local one can write them at once.
+    The delivery stage hands over a batch at a time (up to a few hundred messages of one
+    run); a network medium sends them concurrently within its own limits, a local one can
+    write them at once.
     """
 
     medium: Medium
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
-        """Deliver messages; one result per message, in order. Never raises for a message."""
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
+        """Try each message once; one attempt per message, in order. Never raises."""
         ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Pacer:
+    """At most `per_second` sends a second to each destination, and a pause for one that
+    asked to wait (a 429), shared by every batch of this process."""
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next_free: dict[str, float] = {}
+
+    async def wait_turn(self, destination: str) -> None:
+        """Sleep until the destination may take one more message, and take the slot."""
+        now = time.monotonic()
+        slot = max(now, self._next_free.get(destination, now))
+        self._next_free[destination] = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def pause(self, destination: str, seconds: float) -> None:
+        """Keep the destination quiet for `seconds` (it said so)."""
+        until = time.monotonic() + seconds
+        self._next_free[destination] = max(self._next_free.get(destination, 0.0), until)
+
+
+class NetworkChannel(ABC):
+    """A medium that talks to a provider: bounded concurrency, per-destination pacing, and
+    every try timed; subclasses say how to send one message."""
+
+    medium: Medium
+    # Facts of the provider, overridable by settings.
+    concurrency: int = 16
+    per_destination_per_second: float = 0.0  # 0: not paced
+
+    def __init__(self, clock: Clock, *, concurrency: int | None = None, pace: float | None = None):
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency or self.concurrency)
+        self._pacer = Pacer(self.per_destination_per_second if pace is None else pace)
+
+    @abstractmethod
+    def pacing_key(self, message: OutgoingMessage) -> str:
+        """What the provider paces by (a channel, a webhook URL, a mail server)."""
+
+    @abstractmethod
+    async def send_one(self, message: OutgoingMessage) -> Attempt:
+        """One try; raises only for a bug (a transport error is an Attempt)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+        return None
+
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
+        """Send every message concurrently within the medium's limits."""
+        return list(await asyncio.gather(*(self._timed(message) for message in messages)))
+
+    async def _timed(self, message: OutgoingMessage) -> Attempt:
+        key = self.pacing_key(message)
+        async with self._slots:
+            await self._pacer.wait_turn(key)
+            started_at, started = self._clock(), time.perf_counter()
+            try:
+                attempt = await self.send_one(message)
+            except Exception as error:  # a bug in a medium must not strand the log
+                attempt = Attempt.retry(f"{type(error).__name__}: {error}")
+            latency_ms = (time.perf_counter() - started) * 1000
+        if attempt.outcome is AttemptOutcome.RATE_LIMITED and attempt.retry_after:
+            self._pacer.pause(key, attempt.retry_after)
+        return replace(attempt, started_at=started_at, latency_ms=latency_ms)

@@ -6,12 +6,13 @@ chat message to a person the workspace has no account for.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import Engine, insert
 
-from tidings.channels.base import OutgoingMessage, SendResult
+from tidings.channels.base import Attempt, OutgoingMessage
 from tidings.engine.models import OutboxMessage
-from tidings.enums import FailedReason, Medium
+from tidings.enums import AttemptOutcome, FailedReason, Medium
 from tidings.kit.clock import Clock
 
 CHAT = {Medium.SLACK: "Slack", Medium.MICROSOFT_TEAMS: "Microsoft Teams"}
@@ -25,20 +26,23 @@ class OutboxChannel:
         self._engine = engine
         self._clock = clock
 
-    def _refusal(self, message: OutgoingMessage) -> SendResult | None:
+    def _refusal(self, message: OutgoingMessage) -> Attempt | None:
         chat = CHAT.get(self.medium)
         if chat is not None and message.channel is None and message.user_id is None:
-            return SendResult.failed(
+            return Attempt.failed(
                 FailedReason.MEMBER_EMAILS_NOT_FOUND,
                 f"users_not_found: no {chat} account matches {message.email}",
             )
         return None
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
         """Record the batch in one transaction; a chat message to someone with no account
         fails as the provider would refuse it."""
-        results = [self._refusal(message) or SendResult.ok() for message in messages]
         now = self._clock()
+        results = [
+            replace(self._refusal(message) or Attempt.delivered(), started_at=now)
+            for message in messages
+        ]
         rows = [
             {
                 "log_id": message.log_id,
@@ -50,9 +54,13 @@ class OutboxChannel:
                 "date_sent": now,
             }
             for message, result in zip(messages, results, strict=True)
-            if result.delivered
+            if result.outcome is AttemptOutcome.DELIVERED
         ]
         if rows:
             with self._engine.begin() as connection:
                 connection.execute(insert(OutboxMessage), rows)
         return results
+
+    async def close(self) -> None:
+        """Nothing to release."""
+        return None

@@ -1,91 +1,199 @@
-"""Stage 5: hand a run's READY logs to their medium and record how each attempt ended."""
+"""Stage 5: hand a run's due READY logs to their medium, record every try, and decide what
+each answer means: delivered, failed, or another try later.
 
-from collections.abc import Mapping
+A transient failure (a timeout, a refused connection, a 5xx, an SMTP 4xx) is tried again
+after an exponential backoff with full jitter, up to the retry budget; the log stays READY
+meanwhile, and the time of its next try is stored, so a restart loses nothing. A 429's
+Retry-After is honoured and never counts against the budget. When the budget runs out the
+log is FAILED / CLIENT_ERROR with the provider's last words.
+"""
 
-from sqlalchemy import Engine
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from tidings.channels.base import Channel, OutgoingMessage, SendResult
+from sqlalchemy import Connection, Engine
+
+from tidings.catalog import repository as catalog
+from tidings.channels.base import Attempt, Channel, OutgoingMessage
 from tidings.engine import repository
-from tidings.engine.repository import Outcome, ReadyLog, RunRecord
-from tidings.enums import FailedReason, LogStatus, Medium
+from tidings.engine.repository import Outcome, ReadyLog, Retry, RunRecord
+from tidings.enums import AttemptOutcome, FailedReason, LogStatus, Medium
 from tidings.kit.clock import Clock
 
 BATCH = 500
+URL_MEDIUMS = frozenset({Medium.MICROSOFT_TEAMS, Medium.WEBHOOK})
 
 
-def _message(
-    run: RunRecord, log: ReadyLog, identities: Mapping[int, tuple[str | None, str | None]]
-) -> OutgoingMessage:
-    slack_id, teams_id = identities.get(log.recipient_user_id or 0, (None, None))
-    return OutgoingMessage(
-        log_id=log.id,
-        run_id=run.id,
-        medium=run.medium,
-        recipient_type=log.recipient_type,
-        user_id=log.recipient_user_id,
-        email=log.recipient_email,
-        channel=log.recipient_channel,
-        slack_user_id=slack_id,
-        teams_user_id=teams_id,
-        subject=log.subject or "",
-        text=log.text or "",
-        body=log.body or "{}",
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a message keeps being tried: by default 8 tries over about half an hour."""
+
+    attempts: int = 8
+    base_seconds: float = 30.0
+    max_delay_seconds: float = 600.0
+    # A provider that keeps answering 429 is given up on eventually all the same.
+    max_rate_limited: int = 50
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, failures: int) -> float:
+        """Seconds before the next try after `failures` counted failures (full jitter)."""
+        ceiling = min(self.max_delay_seconds, self.base_seconds * 2 ** (failures - 1))
+        return self.rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True)
+class DeliveryPass:
+    """What one pass over a run's due logs did, and when the run needs another."""
+
+    attempted: int
+    resume_at: datetime | None
+
+
+def _messages(
+    connection: Connection, run: RunRecord, ready: Sequence[ReadyLog]
+) -> list[OutgoingMessage]:
+    identities = repository.chat_identities(
+        connection, [log.recipient_user_id for log in ready if log.recipient_user_id]
     )
+    addresses: dict[tuple[int, str], str] = {}
+    if run.medium in URL_MEDIUMS:
+        addresses = catalog.channel_addresses(
+            connection,
+            run.medium,
+            [
+                (log.recipient_entity_id, log.recipient_channel)
+                for log in ready
+                if log.recipient_entity_id is not None and log.recipient_channel is not None
+            ],
+        )
+    messages = []
+    for log in ready:
+        slack_id, teams_id = identities.get(log.recipient_user_id or 0, (None, None))
+        address = addresses.get((log.recipient_entity_id or 0, log.recipient_channel or ""))
+        messages.append(
+            OutgoingMessage(
+                log_id=log.id,
+                run_id=run.id,
+                medium=run.medium,
+                recipient_type=log.recipient_type,
+                user_id=log.recipient_user_id,
+                email=log.recipient_email,
+                channel=log.recipient_channel,
+                slack_user_id=slack_id,
+                teams_user_id=teams_id,
+                subject=log.subject or "",
+                text=log.text or "",
+                body=log.body or "{}",
+                address=address,
+            )
+        )
+    return messages
 
 
-def _outcome(log_id: int, result: SendResult) -> Outcome:
-    if result.delivered:
-        return Outcome(log_id, LogStatus.DELIVERED)
-    return Outcome(
-        log_id,
-        LogStatus.FAILED,
-        result.failed_reason or FailedReason.CLIENT_ERROR,
-        result.error_message,
-        result.error_message,
-    )
-
-
-async def _send_all(channel: Channel, messages: list[OutgoingMessage]) -> list[SendResult]:
+async def _try_all(channel: Channel, messages: list[OutgoingMessage]) -> list[Attempt]:
     if not messages:
         return []
     try:
         return await channel.send_batch(messages)
-    except Exception as error:  # a medium's bug must not leave the logs READY forever
-        failed = SendResult.failed(FailedReason.CLIENT_ERROR, f"the medium failed: {error}")
-        return [failed] * len(messages)
+    except Exception as error:  # a medium's bug must not leave the logs READY for ever
+        return [Attempt.retry(f"the medium failed: {type(error).__name__}: {error}")] * len(
+            messages
+        )
+
+
+@dataclass
+class _Verdicts:
+    """What a batch's answers mean for the store."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    retries: list[Retry] = field(default_factory=list)
+    attempts: list[dict[str, object]] = field(default_factory=list)
+
+
+def _judge(
+    run: RunRecord,
+    log: ReadyLog,
+    attempt: Attempt,
+    policy: RetryPolicy,
+    now: datetime,
+    verdicts: _Verdicts,
+) -> None:
+    number = log.attempts + 1
+    verdicts.attempts.append(
+        {
+            "log_id": log.id,
+            "number": number,
+            "started_at": attempt.started_at or now,
+            "latency_ms": attempt.latency_ms,
+            "outcome": attempt.outcome,
+            "status_code": attempt.status_code,
+            "provider_request_id": attempt.provider_request_id,
+            "error_message": attempt.error_message,
+            "response_excerpt": attempt.response_excerpt,
+        }
+    )
+    if attempt.outcome is AttemptOutcome.DELIVERED:
+        verdicts.outcomes.append(Outcome(log.id, LogStatus.DELIVERED))
+        return
+    error = attempt.error_message or "the provider gave no reason"
+    if attempt.outcome is AttemptOutcome.FAILED:
+        reason = attempt.failed_reason or FailedReason.CLIENT_ERROR
+        verdicts.outcomes.append(Outcome(log.id, LogStatus.FAILED, reason, error, error))
+        return
+    failures = log.failures + (attempt.outcome is AttemptOutcome.RETRY)
+    rate_limited = number - failures
+    if failures >= policy.attempts or rate_limited > policy.max_rate_limited:
+        given_up = f"gave up after {number} tries; the last answer: {error}"
+        verdicts.outcomes.append(
+            Outcome(log.id, LogStatus.FAILED, FailedReason.CLIENT_ERROR, error, given_up)
+        )
+        return
+    wait = (
+        attempt.retry_after or 1.0
+        if attempt.outcome is AttemptOutcome.RATE_LIMITED
+        else policy.delay(failures)
+    )
+    verdicts.retries.append(
+        Retry(log.id, run.id, number, failures, now + timedelta(seconds=wait), error)
+    )
+
+
+def _missing_content(log: ReadyLog) -> Outcome:
+    sentence = "the message content is no longer stored"
+    return Outcome(log.id, LogStatus.FAILED, FailedReason.MISSING_CONTENT, sentence, sentence)
 
 
 async def deliver_run(
-    engine: Engine, run: RunRecord, channels: Mapping[Medium, Channel], clock: Clock
-) -> int:
-    """Send every READY log of a fully expanded run; returns how many were attempted."""
+    engine: Engine,
+    run: RunRecord,
+    channels: Mapping[Medium, Channel],
+    clock: Clock,
+    policy: RetryPolicy | None = None,
+) -> DeliveryPass:
+    """Try every READY log of a fully expanded run that is due; returns how many were
+    tried and when the earliest one left waiting is due again (None: none is)."""
+    policy = policy or RetryPolicy()
     channel = channels[run.medium]
     attempted, after = 0, 0
     while True:
         with engine.connect() as connection:
-            ready = repository.ready_logs(connection, run.id, after, BATCH)
-            identities = repository.chat_identities(
-                connection, [log.recipient_user_id for log in ready if log.recipient_user_id]
-            )
+            ready = repository.ready_logs(connection, run.id, after, BATCH, clock())
+            sendable = [log for log in ready if log.subject is not None]
+            messages = _messages(connection, run, sendable)
         if not ready:
-            return attempted
+            break
         after = ready[-1].id
-        sendable = [log for log in ready if log.subject is not None]
-        missing = [
-            Outcome(
-                log.id,
-                LogStatus.FAILED,
-                FailedReason.MISSING_CONTENT,
-                "the message content is no longer stored",
-                "the message content is no longer stored",
-            )
-            for log in ready
-            if log.subject is None
-        ]
-        results = await _send_all(channel, [_message(run, log, identities) for log in sendable])
-        outcomes = missing + [
-            _outcome(log.id, result) for log, result in zip(sendable, results, strict=True)
-        ]
+        answers = await _try_all(channel, messages)
+        now = clock()
+        verdicts = _Verdicts([_missing_content(log) for log in ready if log.subject is None])
+        for log, attempt in zip(sendable, answers, strict=True):
+            _judge(run, log, attempt, policy, now, verdicts)
         with engine.begin() as connection:
-            repository.record_outcomes(connection, outcomes, clock())
-        attempted += len(outcomes)
+            repository.record_attempts(connection, verdicts.attempts)
+            repository.schedule_retries(connection, verdicts.retries)
+            repository.record_outcomes(connection, verdicts.outcomes, now)
+        attempted += len(ready)
+    with engine.connect() as connection:
+        return DeliveryPass(attempted, repository.next_attempt_at(connection, run.id))

@@ -12,6 +12,7 @@ from tidings.auth.permissions import Permission
 from tidings.auth.service import Principal
 from tidings.engine import flows
 from tidings.engine.schemas import EventIn, RunCreated
+from tidings.engine.views import log_attempts as read_log_attempts
 from tidings.engine.views import log_detail as read_log_detail
 from tidings.engine.views import run_detail as read_run_detail
 from tidings.kit.errors import bad_request, conflict, not_found
@@ -140,6 +141,33 @@ async def log_detail(request: Request, log_id: LogId, _principal: CanView) -> Re
     def read() -> dict[str, Any] | None:
         with runtime.engine.connect() as connection:
             return read_log_detail(connection, log_id)
+
+    found = await run_in_threadpool(read)
+    if found is None:
+        raise not_found(f"log {log_id} does not exist")
+    return json_response(found)
+
+
+@router.get(
+    "/api/v1/notifications/logs/{log_id}/attempts",
+    operation_id="listNotificationLogAttempts",
+    summary="Every try to send one notification log",
+    description="Each try in order: number, start, latency, outcome (`DELIVERED`, `RETRY`, "
+    "`RATE_LIMITED`, `FAILED`), the HTTP status or SMTP reply code, the provider's request "
+    "id, and a redacted excerpt of its answer. The API key needs `VIEW_NOTIFICATION_LOGS`.",
+    response_model=None,
+    responses=responses_of(
+        {"description": "The log's attempts"},
+        _404=json_response_of("ErrorResponse", "No such log"),
+    ),
+)
+async def log_attempts(request: Request, log_id: LogId, _principal: CanView) -> Response:
+    """The tries of one log."""
+    runtime = runtime_of(request)
+
+    def read() -> dict[str, Any] | None:
+        with runtime.engine.connect() as connection:
+            return read_log_attempts(connection, log_id)
 
     found = await run_in_threadpool(read)
     if found is None:

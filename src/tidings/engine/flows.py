@@ -20,7 +20,7 @@ from tidings.channels.base import Channel
 from tidings.engine import repository
 from tidings.engine.content import ContentError, render
 from tidings.engine.context import Context, ContextError, resolve_context
-from tidings.engine.delivery import deliver_run
+from tidings.engine.delivery import RetryPolicy, deliver_run
 from tidings.engine.expansion import draft, expand_run, facts_for
 from tidings.engine.policy import decide, duplicate, undeliverable
 from tidings.engine.recipients import destination_key, resolve_recipients, webhooks_reaching
@@ -525,6 +525,15 @@ def _rerun_drafts(
     return drafts
 
 
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run stands after a turn of work: its status, and when it needs the next
+    turn (some of its logs wait for another try), if it does."""
+
+    status: RunStatus
+    resume_at: datetime | None = None
+
+
 async def process_run(
     engine: Engine,
     run_id: int,
@@ -533,24 +542,28 @@ async def process_run(
     clock: Clock,
     *,
     backstage_url: str | None = None,
-) -> RunStatus:
-    """Expand (unless done), deliver and settle one run; safe to call again after a crash."""
+    retry_policy: RetryPolicy | None = None,
+) -> RunProgress:
+    """Expand (unless done), deliver what is due and settle one run when nothing is left to
+    try; safe to call again at any time, after a crash too."""
     with engine.connect() as connection:
         run = repository.run_by_id(connection, run_id)
     if run is None or run.status is not RunStatus.CREATED:
-        return run.status if run is not None else RunStatus.FAILED
+        return RunProgress(run.status if run is not None else RunStatus.FAILED)
     if run.expanded_at is None:
         failure = _expand(engine, run, public_url, clock, backstage_url)
         if failure is not None:
             with engine.begin() as connection:
                 repository.fail_run(connection, run.id, failure[0], failure[1], clock())
-            return RunStatus.FAILED
+            return RunProgress(RunStatus.FAILED)
         with engine.connect() as connection:
             run = repository.run_by_id(connection, run_id)
         assert run is not None
-    await deliver_run(engine, run, channels, clock)
+    delivery = await deliver_run(engine, run, channels, clock, retry_policy)
+    if delivery.resume_at is not None:
+        return RunProgress(RunStatus.CREATED, delivery.resume_at)
     with engine.begin() as connection:
-        return repository.settle_run(connection, run.id, clock()).status
+        return RunProgress(repository.settle_run(connection, run.id, clock()).status)
 
 
 def _expand(

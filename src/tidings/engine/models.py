@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tidings.enums import Medium, NotificationType
+from tidings.enums import AttemptOutcome, Medium, NotificationType
 from tidings.kit.orm import Base, BigIntId, UtcDateTime, enum_check, enum_column_type
 
 
@@ -82,4 +82,51 @@ class OutboxMessage(Base):
         enum_check("medium", Medium),
         Index("ix_outbox_log", "log_id"),
         Index("ix_outbox_sent", "date_sent"),
+    )
+
+
+class Delivery(Base):
+    """Where sending a READY log stands once a try has not settled it: how many tries, how
+    many of them counted against the retry budget, and when to try next."""
+
+    __tablename__ = "notification_deliveries"
+
+    log_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_deliveries_run_next", "run_id", "next_attempt_at"),)
+
+
+class DeliveryAttempt(Base):
+    """One try to hand a log's message to its provider, as the provider answered it."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    log_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[AttemptOutcome] = mapped_column(
+        enum_column_type(AttemptOutcome, "attempt_outcome")
+    )
+    # The HTTP status, or the SMTP reply code.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    # x-slack-req-id, the SMTP queue id, a request id header...
+    provider_request_id: Mapped[str | None] = mapped_column(String(255))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    # The start of the provider's answer, with anything secret-looking masked.
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        enum_check("outcome", AttemptOutcome),
+        Index("ix_attempts_log", "log_id", "number"),
     )

@@ -13,12 +13,19 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     update,
 )
 
 from tidings.catalog.models import TeamMember
-from tidings.engine.models import NotificationContent, NotificationEvent, run_destinations
+from tidings.engine.models import (
+    Delivery,
+    DeliveryAttempt,
+    NotificationContent,
+    NotificationEvent,
+    run_destinations,
+)
 from tidings.engine.settle import Settlement, settle_counts
 from tidings.enums import (
     FailedReason,
@@ -35,6 +42,8 @@ from tidings.logs.repository import dialect_insert, logs, runs
 
 events = cast(Table, NotificationEvent.__table__)
 contents = cast(Table, NotificationContent.__table__)
+deliveries = cast(Table, Delivery.__table__)
+attempts = cast(Table, DeliveryAttempt.__table__)
 members = cast(Table, TeamMember.__table__)
 
 
@@ -292,10 +301,15 @@ class ReadyLog:
     subject: str | None
     text: str | None
     body: str | None
+    attempts: int = 0  # tries so far
+    failures: int = 0  # tries that counted against the retry budget
 
 
-def ready_logs(connection: Connection, run_id: int, after_id: int, limit: int) -> list[ReadyLog]:
-    """The next READY logs of a run after `after_id`, by id, with their contents."""
+def ready_logs(
+    connection: Connection, run_id: int, after_id: int, limit: int, now: datetime
+) -> list[ReadyLog]:
+    """The next READY logs of a run after `after_id` that are due now (never tried, or their
+    next try has come), by id, with their contents and how many tries they have had."""
     statement = (
         select(
             logs.c.id,
@@ -307,13 +321,113 @@ def ready_logs(connection: Connection, run_id: int, after_id: int, limit: int) -
             contents.c.subject,
             contents.c.text,
             contents.c.body,
+            func.coalesce(deliveries.c.attempts, 0),
+            func.coalesce(deliveries.c.failures, 0),
         )
         .outerjoin(contents, contents.c.log_id == logs.c.id)
-        .where(logs.c.run_id == run_id, logs.c.status == LogStatus.READY, logs.c.id > after_id)
+        .outerjoin(deliveries, deliveries.c.log_id == logs.c.id)
+        .where(
+            logs.c.run_id == run_id,
+            logs.c.status == LogStatus.READY,
+            logs.c.id > after_id,
+            or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
+        )
         .order_by(logs.c.id)
         .limit(limit)
     )
     return [ReadyLog(*row) for row in connection.execute(statement)]
+
+
+def next_attempt_at(connection: Connection, run_id: int) -> datetime | None:
+    """When the earliest READY log of the run that waits for another try is due."""
+    statement = (
+        select(func.min(deliveries.c.next_attempt_at))
+        .join(logs, logs.c.id == deliveries.c.log_id)
+        .where(deliveries.c.run_id == run_id, logs.c.status == LogStatus.READY)
+    )
+    value = connection.execute(statement).scalar()
+    return cast(datetime | None, value)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A READY log to try again later."""
+
+    log_id: int
+    run_id: int
+    attempts: int
+    failures: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+def schedule_retries(connection: Connection, retries: Sequence[Retry]) -> None:
+    """Store when each log is tried next (and how many tries it has had)."""
+    if not retries:
+        return
+    statement = dialect_insert(connection, deliveries)
+    statement = statement.on_conflict_do_update(
+        index_elements=[deliveries.c.log_id],
+        set_={
+            "attempts": statement.excluded.attempts,
+            "failures": statement.excluded.failures,
+            "next_attempt_at": statement.excluded.next_attempt_at,
+            "last_error": statement.excluded.last_error,
+        },
+    )
+    connection.execute(
+        statement,
+        [
+            {
+                "log_id": retry.log_id,
+                "run_id": retry.run_id,
+                "attempts": retry.attempts,
+                "failures": retry.failures,
+                "next_attempt_at": retry.next_attempt_at,
+                "last_error": retry.last_error,
+            }
+            for retry in retries
+        ],
+    )
+
+
+def record_attempts(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep every try, as the provider answered it."""
+    if rows:
+        connection.execute(insert(attempts), list(rows))
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One stored try of a log."""
+
+    number: int
+    started_at: datetime
+    latency_ms: float
+    outcome: str
+    status_code: int | None
+    provider_request_id: str | None
+    error_message: str | None
+    response_excerpt: str | None
+
+
+def attempts_of(connection: Connection, log_id: int) -> list[AttemptRecord]:
+    """The tries of a log, first first."""
+    statement = (
+        select(
+            attempts.c.number,
+            attempts.c.started_at,
+            attempts.c.latency_ms,
+            attempts.c.outcome,
+            attempts.c.status_code,
+            attempts.c.provider_request_id,
+            attempts.c.error_message,
+            attempts.c.response_excerpt,
+        )
+        .where(attempts.c.log_id == log_id)
+        .order_by(attempts.c.number, attempts.c.id)
+    )
+    return [AttemptRecord(*row) for row in connection.execute(statement)]
 
 
 @dataclass(frozen=True)

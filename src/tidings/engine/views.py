@@ -7,6 +7,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from tidings.engine import repository
 from tidings.engine.models import NotificationContent
+from tidings.kit.wire import format_instant
 from tidings.logs import repository as logs_repository
 from tidings.logs import service as logs_service
 from tidings.logs.repository import LOG_WIRE_COLUMNS, RUN_WIRE_COLUMNS, logs, runs
@@ -36,7 +37,37 @@ def log_detail(connection: Connection, log_id: int) -> dict[str, Any] | None:
     if content is not None:
         subject, text, structured = content
         body["content"] = {"subject": subject, "text": text, "body": json.loads(structured)}
+    body["attempts"] = attempts_to_wire(connection, log_id)
     return body
+
+
+def attempts_to_wire(connection: Connection, log_id: int) -> list[dict[str, Any]]:
+    """Every try to send a log, first first, absent fields omitted."""
+    tries = []
+    for attempt in repository.attempts_of(connection, log_id):
+        item: dict[str, Any] = {
+            "number": attempt.number,
+            "startedAt": format_instant(attempt.started_at),
+            "latencyMs": round(attempt.latency_ms, 1),
+            "outcome": attempt.outcome,
+        }
+        optional = {
+            "statusCode": attempt.status_code,
+            "providerRequestId": attempt.provider_request_id,
+            "errorMessage": attempt.error_message,
+            "responseExcerpt": attempt.response_excerpt,
+        }
+        item.update({key: value for key, value in optional.items() if value is not None})
+        tries.append(item)
+    return tries
+
+
+def log_attempts(connection: Connection, log_id: int) -> dict[str, Any] | None:
+    """A log's tries, or None when there is no such log."""
+    found = connection.execute(select(logs.c.id).where(logs.c.id == log_id)).first()
+    if found is None:
+        return None
+    return {"logId": log_id, "attempts": attempts_to_wire(connection, log_id)}
 
 
 def run_detail(

@@ -5,7 +5,17 @@ can lose its queue and rebuild it from the CREATED runs.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
+
+
+class Progress(Protocol):
+    """What a turn of work on a run says: when the run needs its next turn, if it does."""
+
+    @property
+    def resume_at(self) -> datetime | None:
+        """When the earliest of its logs waiting for another try is due (None: settled)."""
+        ...
 
 
 class Runner(Protocol):

@@ -2,7 +2,8 @@
 
 Read: `x-cortex-tag`, `x-cortex-type` (default `service`), `title`, `description`,
 `x-cortex-owners` (group, email and the deprecated slack owner, which becomes a Slack
-channel), `x-cortex-slack.channels`, `x-cortex-microsoft-teams` and, on teams,
+channel), `x-cortex-slack.channels`, `x-cortex-microsoft-teams` (plus tidings' `webhookUrl`:
+the channel's Workflows webhook) and, on teams,
 `x-cortex-team.members` (each member also becomes a user) and `x-cortex-team.groups`
 (checked, not expanded: tidings has no connection to identity providers). tidings adds
 `x-tidings-webhooks`: HTTP endpoints of the entity or team that receive its notifications.
@@ -88,6 +89,10 @@ class Channel(ForeignModel):
     description: str | None = None
 
 
+class TeamsChannel(Channel):
+    webhook_url: WebAddress | None = Field(None, alias="webhookUrl")
+
+
 class Slack(ForeignModel):
     channels: list[Channel] = Field(default_factory=list)
 
@@ -124,7 +129,9 @@ class Info(ForeignModel):
     type: Text = Field("service", alias="x-cortex-type")
     owners: list[Owner] = Field(default_factory=list, alias="x-cortex-owners")
     slack: Slack | None = Field(None, alias="x-cortex-slack")
-    microsoft_teams: list[Channel] = Field(default_factory=list, alias="x-cortex-microsoft-teams")
+    microsoft_teams: list[TeamsChannel] = Field(
+        default_factory=list, alias="x-cortex-microsoft-teams"
+    )
     team: Team | None = Field(None, alias="x-cortex-team")
     webhooks: list[Webhook] = Field(default_factory=list, alias="x-tidings-webhooks")
 
@@ -258,7 +265,11 @@ def _channels(info: Info) -> list[ChannelDeclaration]:
             )
     teams = [
         ChannelDeclaration(
-            Medium.MICROSOFT_TEAMS, channel.name, channel.notifications_enabled, channel.description
+            Medium.MICROSOFT_TEAMS,
+            channel.name,
+            channel.notifications_enabled,
+            channel.description,
+            channel.webhook_url,
         )
         for channel in info.microsoft_teams
     ]
