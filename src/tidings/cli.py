@@ -282,7 +282,8 @@ RUN_FIELDS = (
     "seqNo",
 )
 WAIT_HELP = (
-    "Expand, deliver and settle the {runs} in this process, then print {them} settled. "
+    "Expand the {runs} and try each message once in this process, then print {them} "
+    "(settled, unless a provider asked for a later try: `tidings serve` makes it). "
     "--no-wait only records {them} (CREATED): a `tidings serve` started later processes {them}."
 )
 
@@ -351,10 +352,18 @@ def _process(runtime: Runtime, run_ids: Sequence[int]) -> list[int]:
     async def work() -> None:
         for run_id in run_ids:
             try:
-                await runtime.process_run(run_id)
+                progress = await runtime.process_run(run_id)
             except Exception:
                 logging.getLogger(__name__).exception("processing run %s failed", run_id)
                 broken.append(run_id)
+                continue
+            if progress.resume_at is not None:
+                err.print(
+                    f"run {run_id}: some messages wait for another try (the next at "
+                    f"{format_instant(progress.resume_at)}); a running `tidings serve` "
+                    "retries them when due"
+                )
+        await runtime.close_channels()
 
     asyncio.run(work())
     return broken
@@ -645,6 +654,93 @@ def demo(
     finally:
         if stream is not None:
             stream.stop()
+
+
+@app.command(
+    epilog="Control endpoints on each HTTP port (SMTP: its control port): GET/DELETE "
+    "/_emulator/received, GET/POST/DELETE /_emulator/faults, and /inbox in a browser. "
+    "Details: docs/emulators.md.",
+)
+def emulators(
+    host: Annotated[str, typer.Option(help="Address every emulator listens on.")] = "127.0.0.1",
+    slack_port: Annotated[int, typer.Option(help="Slack Web API port.", min=0, max=65535)] = 8801,
+    teams_port: Annotated[
+        int, typer.Option(help="Teams Workflows webhooks port.", min=0, max=65535)
+    ] = 8802,
+    smtp_port: Annotated[int, typer.Option(help="SMTP port.", min=0, max=65535)] = 8825,
+    smtp_control_port: Annotated[
+        int,
+        typer.Option(help="HTTP port of the SMTP emulator's inbox and controls.", min=0, max=65535),
+    ] = 8803,
+    webhook_port: Annotated[
+        int, typer.Option(help="Signed webhook receiver port.", min=0, max=65535)
+    ] = 8804,
+    slack_token: Annotated[
+        str | None, typer.Option(help="Slack bot token to accept. Default: a new random one.")
+    ] = None,
+    slack_workspace: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON file of Slack channels and users: {"channels": [{"name": ...}], '
+            '"users": [{"email": ...}]}.',
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    slack_open_workspace: Annotated[
+        bool,
+        typer.Option(
+            help="Create unknown Slack channels and users on first use instead of answering "
+            "channel_not_found / users_not_found.",
+        ),
+    ] = True,
+    smtp_username: Annotated[
+        str | None, typer.Option(help="Require SMTP AUTH with this username (and password).")
+    ] = None,
+    smtp_password: Annotated[str | None, typer.Option(help="The SMTP AUTH password.")] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(help="Webhook signing secret (whsec_...). Default: a new random one."),
+    ] = None,
+) -> None:
+    """Serve local Slack, Teams, SMTP and webhook emulators until Ctrl-C."""
+    import shlex
+
+    from tidings.emulators import EmulatorSuite
+
+    # aiosmtpd logs every SMTP command at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    try:
+        suite = EmulatorSuite(
+            host=host,
+            slack_port=slack_port,
+            teams_port=teams_port,
+            smtp_port=smtp_port,
+            smtp_control_port=smtp_control_port,
+            webhook_port=webhook_port,
+            slack_token=slack_token,
+            slack_open_workspace=slack_open_workspace,
+            smtp_username=smtp_username,
+            smtp_password=smtp_password,
+            webhook_secret=webhook_secret,
+        )
+        if slack_workspace is not None:
+            suite.slack.workspace.add_json(json.loads(slack_workspace.read_text()))
+        suite.start()
+    except (OSError, ValueError, RuntimeError) as error:
+        raise _fail(str(error)) from None
+    for line in suite.describe():
+        typer.echo(line)
+    typer.echo("\nPoint tidings at them:")
+    for name, value in suite.tidings_settings().items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
+    typer.echo("\nServing until Ctrl-C.")
+    try:
+        suite.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        suite.stop()
 
 
 def main() -> None:

@@ -89,12 +89,12 @@ class GuardedResolver(AbstractResolver):
 
 
 def new_session(
-    allowed: Sequence[Network], timeout_s: float, concurrency: int
+    allowed: Sequence[Network] | None, timeout_s: float, concurrency: int
 ) -> aiohttp.ClientSession:
-    """A client session whose connections go only where the guard allows."""
-    connector = aiohttp.TCPConnector(
-        resolver=GuardedResolver(allowed), limit=concurrency, ttl_dns_cache=60
-    )
+    """A client session whose connections go only where the guard allows (anywhere when
+    `allowed` is None: for a provider the operator configured, such as the Slack API)."""
+    resolver = None if allowed is None else GuardedResolver(allowed)
+    connector = aiohttp.TCPConnector(resolver=resolver, limit=concurrency, ttl_dns_cache=60)
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=timeout_s),
@@ -143,8 +143,11 @@ class SessionHolder:
     """One client session per event loop (an aiohttp session belongs to the loop it was made
     in, and a command may run several loops one after another)."""
 
-    def __init__(self, allowed: Sequence[Network], timeout_s: float, concurrency: int) -> None:
-        self._allowed, self._timeout_s, self._concurrency = tuple(allowed), timeout_s, concurrency
+    def __init__(
+        self, allowed: Sequence[Network] | None, timeout_s: float, concurrency: int
+    ) -> None:
+        self._allowed = None if allowed is None else tuple(allowed)
+        self._timeout_s, self._concurrency = timeout_s, concurrency
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from sqlalchemy import Engine
 
 from tidings.channels.base import Channel
+from tidings.channels.email import EmailChannel
 from tidings.channels.http import parse_networks
 from tidings.channels.outbox import OutboxChannel
+from tidings.channels.slack import SlackChannel
 from tidings.channels.teams import TeamsChannel
 from tidings.channels.webhook import WebhookChannel
 from tidings.enums import Medium
@@ -41,6 +43,26 @@ def build_channels(settings: Settings, engine: Engine, clock: Clock) -> dict[Med
             timeout_s=settings.webhook_timeout_seconds,
             concurrency=settings.teams_concurrency,
             pace=settings.teams_per_webhook_per_second,
+        )
+    if settings.slack_bot_token is not None:
+        channels[Medium.SLACK] = SlackChannel(
+            clock,
+            settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            concurrency=settings.slack_concurrency,
+            pace=settings.slack_per_channel_per_second,
+        )
+    if settings.smtp_host is not None:
+        password = settings.smtp_password
+        channels[Medium.EMAIL] = EmailChannel(
+            clock,
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=password.get_secret_value() if password is not None else None,
+            concurrency=settings.smtp_concurrency,
         )
     return channels
 

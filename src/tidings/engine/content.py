@@ -18,6 +18,7 @@ from tidings.engine.context import Context
 from tidings.engine.messages import MESSAGES
 from tidings.engine.recipients import Candidate
 from tidings.enums import Medium, NotificationType
+from tidings.logs.service import object_to_wire
 from tidings.notification_types import display_name
 
 
@@ -140,7 +141,8 @@ def _webhook(subject: str, text: str, context: Context) -> dict[str, Any]:
         "subject": subject,
         "text": text,
         "link": context.link(),
-        "objects": context.object_rows(),
+        # Shaped as the API's NotificationObject, so receivers parse one form.
+        "objects": [object_to_wire(row) for row in context.object_rows()],
         "data": context.event.data,
     }
 
