@@ -307,11 +307,13 @@ def _text(value: Any) -> str | None:
 
 
 @contextmanager
-def open_harness(database_url: str, directory: Path) -> Iterator[Harness]:
-    """A harness over the store at `database_url`, closed at the end."""
+def open_harness(database_url: str, directory: Path, **settings: Any) -> Iterator[Harness]:
+    """A harness over the store at `database_url` (with any other settings given), closed
+    at the end."""
     clock = MovableClock()
     runtime = Runtime.from_settings(
-        Settings(database_url=database_url, rate_limit_per_minute=1_000_000), clock=clock
+        Settings(database_url=database_url, rate_limit_per_minute=1_000_000, **settings),
+        clock=clock,
     )
     try:
         yield Harness(runtime, clock, directory / "catalog")
