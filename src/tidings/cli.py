@@ -49,8 +49,8 @@ def _runtime() -> Runtime:
     return Runtime.from_settings(Settings())
 
 
-def _migrated_runtime() -> Runtime:
-    runtime = _runtime()
+def _migrated_runtime(settings: Settings | None = None) -> Runtime:
+    runtime = Runtime.from_settings(settings) if settings is not None else _runtime()
     upgrade(runtime.engine)
     return runtime
 
@@ -599,17 +599,51 @@ def demo(
     ] = 4.0,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+    emulators: Annotated[
+        bool,
+        typer.Option(
+            help="Deliver to local Slack, Teams, SMTP and webhook emulators (ports 8801-8804 "
+            "and 8825) started here; --no-emulators delivers as the TIDINGS_* settings say.",
+        ),
+    ] = True,
 ) -> None:
     """Migrate, import the example catalog, replay two weeks of events through the engine,
     create an admin key, then serve while a live stream of events keeps arriving."""
-    from tidings.catalog.service import import_catalog
-    from tidings.demo import EventStream, backfill
-    from tidings.logs.models import NotificationRun
+    from tidings.demo import delivery_settings, start_emulators
 
     if not catalog_path.exists():
         out.print(f"[red]no catalog at {catalog_path}[/red]: run the demo from a clone of tidings")
         raise typer.Exit(code=1)
-    runtime = _migrated_runtime()
+    if not emulators:
+        _demo(catalog_path, backfill_events, every, host, port, None)
+        return
+    try:
+        suite = start_emulators()
+    except OSError as error:
+        raise _fail(
+            f"the emulators could not start ({error}): stop what uses ports 8801-8804 and 8825 "
+            "(another demo or `tidings emulators`?) or run with --no-emulators"
+        ) from None
+    try:
+        _demo(catalog_path, backfill_events, every, host, port, suite, delivery_settings(suite))
+    finally:
+        suite.stop()
+
+
+def _demo(
+    catalog_path: Path,
+    backfill_events: int,
+    every: float,
+    host: str,
+    port: int,
+    suite: Any,
+    settings: dict[str, Any] | None = None,
+) -> None:
+    from tidings.catalog.service import import_catalog
+    from tidings.demo import EventStream, backfill, seed_slack
+    from tidings.logs.models import NotificationRun
+
+    runtime = _migrated_runtime(Settings(**settings) if settings is not None else None)
     failed = [
         o for o in import_catalog(runtime.engine, [catalog_path], runtime.clock) if not o.imported
     ]
@@ -618,6 +652,11 @@ def demo(
         runtime.close()
         raise typer.Exit(code=1)
     out.print(f"imported the catalog from {catalog_path}")
+    if suite is not None:
+        seed_slack(suite, runtime.engine)
+        out.print("delivering to the local emulators; what they received:")
+        for name in ("slack", "teams", "smtp", "webhook"):
+            out.print(f"  {name:<8} {suite.base_url(name)}/inbox")
     with runtime.sessions() as session:
         existing = session.query(NotificationRun.id).limit(1).count()
     if existing:

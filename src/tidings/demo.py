@@ -20,13 +20,54 @@ from sqlalchemy import Engine, select
 
 from tidings.catalog import repository as catalog
 from tidings.catalog.models import Scorecard
+from tidings.emulators.slack import SlackChannel
+from tidings.emulators.suite import EmulatorSuite
 from tidings.engine import flows
 from tidings.engine.schemas import EventIn, ObjectRef
-from tidings.enums import NotificationType, ObjectType
+from tidings.enums import Medium, NotificationType, ObjectType
 from tidings.runtime import Runtime
 
 log = logging.getLogger(__name__)
 T = NotificationType
+# The ports `tidings emulators` uses by default; the example catalog's Teams and webhook URLs
+# point at them.
+SLACK_PORT, TEAMS_PORT, SMTP_CONTROL_PORT, WEBHOOK_PORT, SMTP_PORT = 8801, 8802, 8803, 8804, 8825
+# A Slack channel of the example catalog that the demo's Slack workspace has archived, so
+# CHANNEL_NOT_FOUND shows up as it does in real workspaces.
+ARCHIVED_DEMO_CHANNEL = "warehouse-loader-alerts"
+
+
+def start_emulators() -> EmulatorSuite:
+    """The protocol emulators the demo delivers to (any Slack user exists on first use)."""
+    return EmulatorSuite(
+        slack_port=SLACK_PORT,
+        teams_port=TEAMS_PORT,
+        smtp_control_port=SMTP_CONTROL_PORT,
+        webhook_port=WEBHOOK_PORT,
+        smtp_port=SMTP_PORT,
+        slack_open_workspace=True,
+    ).start()
+
+
+def delivery_settings(suite: EmulatorSuite) -> dict[str, Any]:
+    """Settings that deliver to the emulators, unpaced (the backfill replays two weeks of
+    messages in a minute; pacing would stretch it to hours)."""
+    settings: dict[str, Any] = {
+        name.removeprefix("TIDINGS_").lower(): value
+        for name, value in suite.tidings_settings().items()
+    }
+    settings["slack_per_channel_per_second"] = 0
+    settings["teams_per_webhook_per_second"] = 0
+    return settings
+
+
+def seed_slack(suite: EmulatorSuite, engine: Engine) -> None:
+    """Give the emulated Slack workspace the catalog's channels (one of them archived)."""
+    with engine.connect() as connection:
+        names = catalog.channel_names(connection, Medium.SLACK)
+    suite.slack.workspace.add(
+        [SlackChannel(name, is_archived=name == ARCHIVED_DEMO_CHANNEL) for name in names]
+    )
 
 
 @dataclass(frozen=True)
@@ -200,29 +241,37 @@ def demo_event(rng: random.Random, world: DemoCatalog) -> EventIn:
 def backfill(runtime: Runtime, events: int, days: int, seed: int = 1) -> int:
     """Replay `events` demo events through the engine, spread over the last `days` days;
     returns the number of runs they made."""
+    return asyncio.run(_replay(runtime, events, days, seed))
+
+
+async def _replay(runtime: Runtime, events: int, days: int, seed: int) -> int:
     world = read_catalog(runtime.engine)
     rng = random.Random(seed)
     end = runtime.clock()
     start = end - timedelta(days=days)
     made = 0
-    for index in range(events):
-        moment = start + (end - start) * (index / events) + timedelta(seconds=rng.randint(0, 600))
-        clock = _fixed(min(moment, end))
-        answer, run_ids = flows.submit_event(
-            runtime.engine, demo_event(rng, world), runtime.settings.public_url, clock
-        )
-        made += len(answer.runs)
-        for run_id in run_ids:
-            asyncio.run(
-                flows.process_run(
+    try:
+        for index in range(events):
+            offset = (end - start) * (index / events) + timedelta(seconds=rng.randint(0, 600))
+            clock = _fixed(min(start + offset, end))
+            answer, run_ids = flows.submit_event(
+                runtime.engine, demo_event(rng, world), runtime.settings.public_url, clock
+            )
+            made += len(answer.runs)
+            for run_id in run_ids:
+                # A message a provider asked to retry later stays READY: the runner of
+                # `tidings serve` takes its run up again when it starts.
+                await flows.process_run(
                     runtime.engine,
                     run_id,
                     runtime.channels,
                     runtime.settings.public_url,
                     clock,
                     backstage_url=runtime.settings.backstage_base_url,
+                    retry_policy=runtime.retry_policy,
                 )
-            )
+    finally:
+        await runtime.close_channels()
     return made
 
 

@@ -825,6 +825,12 @@ def webhooks_named_or_at(connection: Connection, name: str, url: str) -> list[We
     return [_webhook(row) for row in connection.execute(statement)]
 
 
+def channel_names(connection: Connection, medium: Medium) -> list[str]:
+    """Every channel of one medium the catalog names, each once, sorted."""
+    statement = select(channels.c.name).where(channels.c.medium == medium).distinct()
+    return sorted(str(name) for name in connection.scalars(statement))
+
+
 def channel_addresses(
     connection: Connection, medium: Medium, channels_of_entities: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], str]:

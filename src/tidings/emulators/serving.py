@@ -5,6 +5,7 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tidings.emulators.http import DROP_EXTENSION
 
@@ -28,6 +29,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class QuietHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol without access lines: uvicorn decides whether to log them
+    from the process-wide `uvicorn.access` logger, which a tidings server in the same
+    process (the demo) switches on, and thousands of emulated deliveries would drown it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_log = False
+
+
 def bound_port(sock: socket.socket) -> int:
     """The port a socket listens on."""
     port: int = sock.getsockname()[1]
@@ -49,6 +60,7 @@ class HttpServer:
                 log_config=None,  # the process's logging stays as its owner set it up
                 log_level="warning",
                 access_log=False,
+                http=QuietHttpProtocol,
                 interface="asgi3",
                 lifespan="off",
                 ws="none",

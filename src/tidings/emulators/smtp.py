@@ -75,7 +75,10 @@ class SmtpEmulator:
 
     async def serve(self, sock: socket.socket) -> asyncio.Server:
         """Start accepting SMTP connections on a bound socket, in the running event loop."""
-        logging.getLogger("mail.log").addFilter(_QUIET)
+        mail_log = logging.getLogger("mail.log")
+        mail_log.addFilter(_QUIET)
+        # aiosmtpd logs every command of every session at INFO: noise beside a demo's output.
+        mail_log.setLevel(max(mail_log.level, logging.WARNING))
         return await asyncio.get_running_loop().create_server(self._connection, sock=sock)
 
     def _connection(self) -> SMTP:
