@@ -512,7 +512,7 @@ def send(
 
 @app.command(
     epilog="Exit status 1 when the run does not exist or its status does not allow a re-run "
-    "(only FAILED and COMPLETED_WITH_ERRORS runs can be re-run).",
+    "(only CREATED, FAILED and COMPLETED_WITH_ERRORS runs can be re-run).",
 )
 def rerun(
     run_id: Annotated[

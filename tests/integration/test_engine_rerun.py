@@ -202,17 +202,32 @@ class TestRerunSendsOnlyWhatWasNotDelivered:
         again = chain.rerun(root.id)
         assert dict(chain.harness.outcomes(again.id))[OUTSIDER] == "DELIVERED"
 
-    def test_re_run_of_an_unfinished_run_is_refused_and_it_still_sends_once(
+    def test_re_run_of_a_run_still_delivering_leaves_its_recipients_to_it(
         self, chain: Chain
     ) -> None:
         answer, _queued = chain.harness.submit(BROKEN_SPEC)
         root = chain.harness.run_of(answer, Medium.EMAIL)
         chain.harness.expand_only(root.id, BROKEN_SPEC)
-        with pytest.raises(flows.RerunError, match="still being delivered"):
-            chain.rerun(root.id)
+
+        again = chain.rerun(root.id)
         chain.harness.process([root.id])
+
+        logs = chain.harness.logs(again.id)
+        assert [(log.who, log.outcome) for log in logs] == [
+            (ADA, "DUPLICATE"),
+            (BEN, "DUPLICATE"),
+            (CORA, "USER_UNSUBSCRIBED"),
+            (OUTSIDER, "DUPLICATE"),
+        ]
+        assert logs[0].explanation == f"still being delivered by run {root.id}"
         emails = [who for medium, who in chain.harness.outbox() if medium == "EMAIL"]
         assert sorted(emails) == [ADA, BEN, OUTSIDER]
+
+    def test_re_run_of_a_run_not_expanded_yet_is_refused(self, chain: Chain) -> None:
+        answer, _queued = chain.harness.submit(BROKEN_SPEC)
+        root = chain.harness.run_of(answer, Medium.EMAIL)
+        with pytest.raises(flows.RerunError, match="has not reached its recipients yet"):
+            chain.rerun(root.id)
 
 
 class TestRerunOfARunThatFailedBeforeItsLogs:
@@ -291,9 +306,8 @@ class TestRerunEndpoint:
         body = response.json()
         assert (body["type"], body["httpStatus"]) == ("CONFLICT", 409)
         assert body["details"] == (
-            f"run {run.id} is {status}: only FAILED and COMPLETED_WITH_ERRORS runs can be "
-            "re-run (a CREATED run is still being delivered and resumes by itself after a "
-            "restart)"
+            f"run {run.id} is {status}: only CREATED, FAILED and COMPLETED_WITH_ERRORS runs "
+            "can be re-run"
         )
         assert chain.harness.row_counts()["notification_runs"] == count
 

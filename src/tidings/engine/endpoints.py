@@ -97,8 +97,9 @@ async def preview_event(request: Request, event: EventIn, _principal: CanSend) -
     operation_id="rerunNotificationRun",
     summary="Re-run a notification run",
     description="Creates the next run of the chain (`originalRunId`, `seqNo`): recipients "
-    "already delivered get IGNORED / DUPLICATE, the others are sent again. Allowed for "
-    "CREATED, FAILED and COMPLETED_WITH_ERRORS runs. The API key needs `SEND_NOTIFICATIONS`.",
+    "already delivered, or still being tried by a CREATED run, get IGNORED / DUPLICATE; the "
+    "others are sent again. Allowed for CREATED (once expanded), FAILED and "
+    "COMPLETED_WITH_ERRORS runs. The API key needs `SEND_NOTIFICATIONS`.",
     status_code=201,
     response_model=None,
     responses=responses_of(

@@ -51,9 +51,9 @@ from tidings.notification_types import TYPE_INFO, Audience, display_name
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 ENGINE_MEDIUMS = (Medium.SLACK, Medium.MICROSOFT_TEAMS, Medium.EMAIL, Medium.WEBHOOK)
 PREVIEW_LIMIT = 200
-# A CREATED run is still being delivered (or will be resumed by the runner after a restart):
-# re-running it would send twice.
-RERUNNABLE = frozenset({RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})
+# A CREATED run may be re-run once it has its logs: its recipients still being tried are
+# left to it (DUPLICATE in the new run), so nobody gets the message twice.
+RERUNNABLE = frozenset({RunStatus.CREATED, RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})
 
 
 class EventError(ValueError):
@@ -407,9 +407,13 @@ def rerun(engine: Engine, run_id: int, clock: Clock) -> RunRecord:
             raise RerunError(f"run {run_id} does not exist", missing=True)
         if run.status not in RERUNNABLE:
             raise RerunError(
-                f"run {run_id} is {run.status.value}: only FAILED and COMPLETED_WITH_ERRORS "
-                "runs can be re-run (a CREATED run is still being delivered and resumes by "
-                "itself after a restart)"
+                f"run {run_id} is {run.status.value}: only CREATED, FAILED and "
+                "COMPLETED_WITH_ERRORS runs can be re-run"
+            )
+        if run.status is RunStatus.CREATED and run.expanded_at is None:
+            raise RerunError(
+                f"run {run_id} has not reached its recipients yet (it is being expanded): "
+                "re-run it once it has, and only the recipients it could not reach are sent to"
             )
         root = run.original_run_id or run.id
         chain = repository.chain_runs(connection, root)
@@ -497,7 +501,11 @@ def _rerun_drafts(
             explanation = f"ignored in run {base.id}: {earlier}"
         elif key not in claimed:
             status, ignored = LogStatus.IGNORED, IgnoredReason.DUPLICATE
-            explanation = "already delivered by an earlier run of this chain"
+            explanation = (
+                f"still being delivered by run {base.id}"
+                if log.status is LogStatus.READY
+                else "already delivered by an earlier run of this chain"
+            )
         else:
             claimed.discard(key)
             content = repository.content_of(connection, log.id)

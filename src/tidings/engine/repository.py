@@ -524,11 +524,14 @@ def _destination_sql() -> Any:
 
 
 def claim_delivered_in_chain(connection: Connection, run_id: int, chain_ids: Sequence[int]) -> None:
-    """Claim for a re-run every destination the chain already delivered to (done in SQL, so
-    a chain of a hundred thousand recipients needs no memory here)."""
+    """Claim for a re-run every destination the chain delivered to or is still trying (done
+    in SQL, so a chain of a hundred thousand recipients needs no memory here)."""
     delivered = (
         select(literal_column(str(int(run_id))), _destination_sql())
-        .where(logs.c.run_id.in_(list(chain_ids)), logs.c.status == LogStatus.DELIVERED)
+        .where(
+            logs.c.run_id.in_(list(chain_ids)),
+            logs.c.status.in_([LogStatus.DELIVERED, LogStatus.READY]),
+        )
         .distinct()
     )
     statement = dialect_insert(connection, run_destinations).from_select(
