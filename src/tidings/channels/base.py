@@ -10,26 +10,32 @@ import asyncio
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from tidings.enums import AttemptOutcome, FailedReason, Medium, RecipientType
 from tidings.kit.clock import Clock
 
+Made = TypeVar("Made")
 EXCERPT_CHARS = 500
 # Long runs of letters and digits (tokens, signatures, keys) and secret-looking parameters.
 _SECRET_LOOKING = re.compile(
     r"(?i)((?:token|secret|password|sig|signature|key|authorization)[\"']?\s*[:=]\s*[\"']?)"
     r"[^\s\"'&,}]+|xox[abpr]-[\w-]+|[A-Za-z0-9+/_-]{32,}"
 )
+# A run too short to mask that ends where redact stops reading: maybe a long secret's start.
+_CUT_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{1,31}$")
 
 
 def redact(text: str, limit: int = EXCERPT_CHARS) -> str:
     """The start of a provider's answer with anything secret-looking masked."""
+    window = text[: limit * 2]
+    if len(text) > len(window):
+        window = _CUT_RUN.sub("", window)
     masked = _SECRET_LOOKING.sub(
-        lambda match: f"{match.group(1)}***" if match.group(1) else "***", text[: limit * 2]
+        lambda match: f"{match.group(1)}***" if match.group(1) else "***", window
     )
     return masked[:limit]
 
@@ -166,6 +172,23 @@ class Channel(Protocol):
         ...
 
 
+class PerLoop(Generic[Made]):
+    """One object per event loop, made on first use in it: asyncio's semaphores and locks
+    belong to one loop, and a command (or a test) may run several loops one after another."""
+
+    def __init__(self, make: Callable[[], Made]) -> None:
+        self._make = make
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._made: Made | None = None
+
+    def get(self) -> Made:
+        """The object of the running loop."""
+        loop = asyncio.get_running_loop()
+        if self._made is None or self._loop is not loop:
+            self._made, self._loop = self._make(), loop
+        return self._made
+
+
 class Pacer:
     """At most `per_second` sends a second to each destination, and a pause for one that
     asked to wait (a 429), shared by every batch of this process."""
@@ -199,7 +222,8 @@ class NetworkChannel(ABC):
 
     def __init__(self, clock: Clock, *, concurrency: int | None = None, pace: float | None = None):
         self._clock = clock
-        self._slots = asyncio.Semaphore(concurrency or self.concurrency)
+        limit = concurrency or self.concurrency
+        self._slots = PerLoop(lambda: asyncio.Semaphore(limit))
         self._pacer = Pacer(self.per_destination_per_second if pace is None else pace)
 
     @abstractmethod
@@ -220,7 +244,7 @@ class NetworkChannel(ABC):
 
     async def _timed(self, message: OutgoingMessage) -> Attempt:
         key = self.pacing_key(message)
-        async with self._slots:
+        async with self._slots.get():
             await self._pacer.wait_turn(key)
             started_at, started = self._clock(), time.perf_counter()
             try:

@@ -30,8 +30,8 @@ _QUEUE_ID = re.compile(r"queued as\s+<?([\w.\-@]+)>?", re.IGNORECASE)
 
 def message_id(log_id: int, sender: str) -> str:
     """The Message-ID of a log's email: the same every time it is sent."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "tidings.invalid"
-    return f"<tidings.log.{log_id}@{domain}>"
+    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    return f"<tidings.log.{log_id}@{domain if at and domain else 'tidings.invalid'}>"
 
 
 def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
@@ -40,7 +40,8 @@ def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
     email["To"] = formataddr(("", message.email or ""))
-    email["Subject"] = message.subject
+    # A header cannot hold a line break (event data can put one in a subject): fold it.
+    email["Subject"] = " ".join(message.subject.splitlines())
     email["Message-ID"] = message_id(message.log_id, sender)
     reply_to = [address for address in layout.get("replyTo", []) if address]
     if reply_to:

@@ -7,6 +7,7 @@ client reached about twenty times httpx's async client's rate.
 
 import asyncio
 import ipaddress
+import math
 import socket
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
@@ -17,14 +18,18 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from aiohttp.tracing import Trace
 
 from tidings.channels.base import Attempt
 from tidings.enums import FailedReason
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-# Statuses worth another try: the receiver is overloaded, restarting or timed out.
-TRANSIENT = frozenset({408, 425, 500, 502, 503, 504})
+# Statuses worth another try besides every 5xx (the receiver is overloaded or restarting, or
+# a proxy in front of it answers 520-524): the request timed out, or came too early.
+TRANSIENT = frozenset({408, 425})
 DEFAULT_RETRY_AFTER_S = 30.0
+# A longer wait is a broken provider's (and a far-future retry time overflows a datetime).
+MAX_RETRY_AFTER_S = 86_400.0
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-ms-request-id", "x-amzn-requestid")
 
 
@@ -75,17 +80,38 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         """The host's addresses that are public or allowed; TargetRefused when none is."""
         found = await self._resolver.resolve(host, port, family)
-        kept = [item for item in found if is_public(item["host"], self._allowed)]
-        if not kept:
-            raise TargetRefused(
-                f"{host} resolves to a private, loopback or link-local address, which "
-                "TIDINGS_WEBHOOK_ALLOWED_NETWORKS does not allow"
-            )
-        return kept
+        return _reachable(host, found, self._allowed)
 
     async def close(self) -> None:
         """Close the wrapped resolver."""
         await self._resolver.close()
+
+
+class GuardedConnector(aiohttp.TCPConnector):
+    """A connector whose targets all pass the guard: aiohttp hands only names to its
+    resolver, so an address written in the URL (http://169.254.169.254/) is checked here."""
+
+    def __init__(self, allowed: Sequence[Network], **options: Any) -> None:
+        super().__init__(resolver=GuardedResolver(allowed), **options)
+        self._allowed = tuple(allowed)
+
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Trace] | None = None
+    ) -> list[ResolveResult]:
+        found = await super()._resolve_host(host, port, traces)
+        return _reachable(host, found, self._allowed)
+
+
+def _reachable(
+    host: str, found: list[ResolveResult], allowed: Sequence[Network]
+) -> list[ResolveResult]:
+    kept = [item for item in found if is_public(item["host"], allowed)]
+    if not kept:
+        raise TargetRefused(
+            f"{host} resolves to a private, loopback or link-local address, which "
+            "TIDINGS_WEBHOOK_ALLOWED_NETWORKS does not allow"
+        )
+    return kept
 
 
 def new_session(
@@ -93,8 +119,11 @@ def new_session(
 ) -> aiohttp.ClientSession:
     """A client session whose connections go only where the guard allows (anywhere when
     `allowed` is None: for a provider the operator configured, such as the Slack API)."""
-    resolver = None if allowed is None else GuardedResolver(allowed)
-    connector = aiohttp.TCPConnector(resolver=resolver, limit=concurrency, ttl_dns_cache=60)
+    connector = (
+        aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=60)
+        if allowed is None
+        else GuardedConnector(allowed, limit=concurrency, ttl_dns_cache=60)
+    )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=timeout_s),
@@ -107,13 +136,19 @@ def retry_after_seconds(value: str | None) -> float:
     if not value:
         return DEFAULT_RETRY_AFTER_S
     try:
-        return max(0.0, float(value))
+        return _bounded(float(value))
     except ValueError:
         pass
     try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+        return _bounded(parsedate_to_datetime(value).timestamp() - time())
     except (TypeError, ValueError):
         return DEFAULT_RETRY_AFTER_S
+
+
+def _bounded(seconds: float) -> float:
+    if not math.isfinite(seconds):  # float() reads "inf" and "nan" too
+        return DEFAULT_RETRY_AFTER_S
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def _status_words(status: int) -> str:
@@ -134,7 +169,7 @@ def judge_answer(status: int, headers: Any, text: str, receiver: str) -> Attempt
         return Attempt.rate_limited(
             wait, f"{said}; retrying after {wait:g} s", 429, request_id, text
         )
-    if status in TRANSIENT:
+    if status in TRANSIENT or status >= 500:
         return Attempt.retry(said, status, request_id, text)
     return Attempt.failed(FailedReason.CLIENT_ERROR, said, status, request_id, text)
 

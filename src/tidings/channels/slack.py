@@ -15,7 +15,7 @@ import orjson
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tidings.channels.base import Attempt, NetworkChannel, OutgoingMessage
+from tidings.channels.base import Attempt, NetworkChannel, OutgoingMessage, PerLoop
 from tidings.channels.http import SessionHolder, retry_after_seconds
 from tidings.enums import FailedReason, Medium
 from tidings.kit.clock import Clock
@@ -62,7 +62,7 @@ class SlackChannel(NetworkChannel):
         self._http = SessionHolder(None, timeout_s, concurrency or self.concurrency)
         self._channel_ids: dict[str, str] = {}
         self._user_ids: dict[str, str] = {}
-        self._listing = asyncio.Lock()
+        self._listing = PerLoop(asyncio.Lock)
 
     def pacing_key(self, message: OutgoingMessage) -> str:
         """Slack paces each conversation: a channel, or a person's direct messages."""
@@ -108,7 +108,7 @@ class SlackChannel(NetworkChannel):
 
     async def _channel_id(self, client: AsyncWebClient, name: str) -> str:
         if name not in self._channel_ids:
-            async with self._listing:  # one listing at a time, however many messages wait
+            async with self._listing.get():  # one listing at a time, however many messages wait
                 if name not in self._channel_ids:
                     self._channel_ids.update(await _list_channels(client))
         if name not in self._channel_ids:

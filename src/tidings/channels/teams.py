@@ -30,16 +30,32 @@ def fit_message(document: dict[str, Any], limit: int = MAX_MESSAGE_BYTES) -> byt
     body = card["body"]
     body.append({"type": "TextBlock", "text": TRUNCATED_NOTE, "wrap": True, "isSubtle": True})
     for index in (_TEXT_BLOCK, 0):
-        text: str = body[index]["text"]
-        while len(encoded) > limit and text:
-            overflow = len(encoded) - limit
-            # Cut characters until the bytes fit (a character is 1 to 4 bytes in UTF-8).
-            text = text[: max(0, len(text) - max(overflow, 16))]
-            body[index]["text"] = text.rstrip() + "…"
-            encoded = orjson.dumps(document)
+        encoded = _cut_to_fit(document, body[index], limit)
         if len(encoded) <= limit:
             return encoded
     return encoded
+
+
+def _cut_to_fit(document: dict[str, Any], block: dict[str, Any], limit: int) -> bytes:
+    """Cut the block's text to the longest start with which the message fits (or to nothing).
+
+    A character takes 1 to 6 bytes in the JSON (UTF-8, escapes), so the length that fits is
+    searched for rather than worked out from the bytes over.
+    """
+    text: str = block["text"]
+    encoded = orjson.dumps(document)
+    if len(encoded) <= limit or not text:
+        return encoded
+    fits, too_long = 0, len(text)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        block["text"] = text[:middle].rstrip() + "…"
+        if len(orjson.dumps(document)) <= limit:
+            fits = middle
+        else:
+            too_long = middle
+    block["text"] = text[:fits].rstrip() + "…"
+    return orjson.dumps(document)
 
 
 class TeamsChannel(NetworkChannel):
