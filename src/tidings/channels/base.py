@@ -191,24 +191,49 @@ class PerLoop(Generic[Made]):
 
 class Pacer:
     """At most `per_second` sends a second to each destination, and a pause for one that
-    asked to wait (a 429), shared by every batch of this process."""
+    asked to wait (a 429), shared by every batch of this process.
+
+    Messages to one destination take their turns one after another; each looks at when the
+    destination is free again after every wait, so a pause that arrives meanwhile (a 429
+    to the message just before) holds back the messages already waiting too.
+    """
+
+    # Past this many destinations, those whose turn has passed are forgotten.
+    PRUNE_AT = 10_000
 
     def __init__(self, per_second: float) -> None:
         self._interval = 1.0 / per_second if per_second > 0 else 0.0
         self._next_free: dict[str, float] = {}
+        self._queues: PerLoop[dict[str, asyncio.Lock]] = PerLoop(dict)
 
     async def wait_turn(self, destination: str) -> None:
-        """Sleep until the destination may take one more message, and take the slot."""
-        now = time.monotonic()
-        slot = max(now, self._next_free.get(destination, now))
-        self._next_free[destination] = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        """Sleep until the destination may take one more message, and take the turn."""
+        if not self._interval and destination not in self._next_free:
+            return  # unpaced and never paused: nothing to wait for
+        queues = self._queues.get()
+        if len(queues) >= self.PRUNE_AT:
+            for idle in [key for key, lock in queues.items() if not lock.locked()]:
+                del queues[idle]
+        queue = queues.setdefault(destination, asyncio.Lock())
+        async with queue:
+            waited_until = 0.0
+            while (free_at := self._next_free.get(destination, 0.0)) > (
+                now := max(time.monotonic(), waited_until)
+            ):
+                await asyncio.sleep(free_at - now)
+                waited_until = free_at
+            self._remember(destination, now + self._interval)
 
     def pause(self, destination: str, seconds: float) -> None:
         """Keep the destination quiet for `seconds` (it said so)."""
         until = time.monotonic() + seconds
-        self._next_free[destination] = max(self._next_free.get(destination, 0.0), until)
+        self._remember(destination, max(self._next_free.get(destination, 0.0), until))
+
+    def _remember(self, destination: str, free_at: float) -> None:
+        if len(self._next_free) >= self.PRUNE_AT:
+            now = time.monotonic()
+            self._next_free = {key: at for key, at in self._next_free.items() if at > now}
+        self._next_free[destination] = free_at
 
 
 class NetworkChannel(ABC):
@@ -222,7 +247,9 @@ class NetworkChannel(ABC):
 
     def __init__(self, clock: Clock, *, concurrency: int | None = None, pace: float | None = None):
         self._clock = clock
-        limit = concurrency or self.concurrency
+        self._limit = limit = concurrency or self.concurrency
+        # Shared by every batch in flight: the medium never has more than `limit` requests
+        # out, however many runs are being delivered at once.
         self._slots = PerLoop(lambda: asyncio.Semaphore(limit))
         self._pacer = Pacer(self.per_destination_per_second if pace is None else pace)
 
@@ -240,18 +267,30 @@ class NetworkChannel(ABC):
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
         """Send every message concurrently within the medium's limits."""
-        return list(await asyncio.gather(*(self._timed(message) for message in messages)))
+        results: list[Attempt | None] = [None] * len(messages)
+        # Workers draw from one iterator: a few coroutines instead of a task per message.
+        pending = iter(enumerate(messages))
+        slots = self._slots.get()
 
-    async def _timed(self, message: OutgoingMessage) -> Attempt:
-        key = self.pacing_key(message)
-        async with self._slots.get():
-            await self._pacer.wait_turn(key)
-            started_at, started = self._clock(), time.perf_counter()
-            try:
-                attempt = await self.send_one(message)
-            except Exception as error:  # a bug in a medium must not strand the log
-                attempt = Attempt.retry(f"{type(error).__name__}: {error}")
-            latency_ms = (time.perf_counter() - started) * 1000
+        async def work() -> None:
+            for index, message in pending:
+                key = self.pacing_key(message)
+                # The turn is awaited before a slot is taken, so messages waiting for one busy
+                # channel do not hold the slots others could use.
+                await self._pacer.wait_turn(key)
+                async with slots:
+                    results[index] = await self._timed(message, key)
+
+        await asyncio.gather(*(work() for _ in range(min(self._limit, len(messages)))))
+        return [result for result in results if result is not None]
+
+    async def _timed(self, message: OutgoingMessage, key: str) -> Attempt:
+        started_at, started = self._clock(), time.perf_counter()
+        try:
+            attempt = await self.send_one(message)
+        except Exception as error:  # a bug in a medium must not strand the log
+            attempt = Attempt.retry(f"{type(error).__name__}: {error}")
+        latency_ms = (time.perf_counter() - started) * 1000
         if attempt.outcome is AttemptOutcome.RATE_LIMITED and attempt.retry_after:
             self._pacer.pause(key, attempt.retry_after)
         return replace(attempt, started_at=started_at, latency_ms=latency_ms)
