@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         pattern="^(starttls|tls|none)$",
         description="starttls, tls (implicit, usually port 465) or none.",
     )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="PEM file of the CAs to trust for the SMTP server's certificate (an "
+        "internal CA); default: the system's.",
+    )
     smtp_username: str | None = Field(default=None, description="SMTP user name.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_from: str = Field(

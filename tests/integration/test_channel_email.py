@@ -1,19 +1,25 @@
 """The email medium against the SMTP emulator: what each email holds, its stable Message-ID,
-AUTH, and what each SMTP reply means for the log (4xx transient, 5xx permanent)."""
+AUTH, TLS (STARTTLS and implicit) with the server's certificate verified, and what each SMTP
+reply means for the log (4xx transient, 5xx permanent)."""
 
 import asyncio
+import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import create_engine
 
-from tidings.channels.base import Attempt, OutgoingMessage
+from tidings.channels.base import Attempt, Channel, OutgoingMessage
 from tidings.channels.email import EmailChannel, build_email, message_id
+from tidings.channels.registry import build_channels
 from tidings.emulators import EmulatorSuite, FaultRule
 from tidings.enums import AttemptOutcome, FailedReason, Medium, RecipientType
 from tidings.kit.clock import system_clock
+from tidings.settings import Settings
 
 SMTP_USERNAME, SMTP_PASSWORD = "tidings", "s3cret pass"
 SENDER = "tidings <noreply@mail.example.com>"
@@ -32,10 +38,18 @@ def suite() -> Iterator[EmulatorSuite]:
         yield started
 
 
+@pytest.fixture(scope="module")
+def suite_without_auth() -> Iterator[EmulatorSuite]:
+    """A second mail server, which takes mail without AUTH."""
+    with EmulatorSuite() as started:
+        yield started
+
+
 @pytest.fixture(autouse=True)
-def fresh(suite: EmulatorSuite) -> None:
+def fresh(suite: EmulatorSuite, suite_without_auth: EmulatorSuite) -> None:
     """Each test starts with nothing received and no faults planned."""
     suite.reset()
+    suite_without_auth.reset()
 
 
 def email_to(
@@ -67,20 +81,28 @@ def deliver(
     suite: EmulatorSuite,
     *messages: OutgoingMessage,
     port: int | None = None,
+    security: str = "none",
+    ca_file: str | None = None,
     username: str | None = SMTP_USERNAME,
     password: str | None = SMTP_PASSWORD,
 ) -> list[Attempt]:
-    """Send one batch over plain SMTP (the emulator has no STARTTLS), logged in unless told."""
+    """Send one batch, over plain SMTP and logged in unless told otherwise."""
     channel = EmailChannel(
         system_clock,
         suite.smtp_host,
         port or suite.smtp_port,
         sender=SENDER,
-        security="none",
+        security=security,
+        ca_file=ca_file,
         username=username,
         password=password,
         timeout_s=10,
     )
+    return send_batch(channel, messages)
+
+
+def send_batch(channel: Channel, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
+    """Send one batch through a channel, then close it."""
 
     async def send() -> list[Attempt]:
         try:
@@ -89,6 +111,11 @@ def deliver(
             await channel.close()
 
     return asyncio.run(send())
+
+
+def port_for(suite: EmulatorSuite, security: str) -> int:
+    """The emulator's implicit TLS port for `tls`, its SMTP port (STARTTLS offered) otherwise."""
+    return suite.smtp_tls_port if security == "tls" else suite.smtp_port
 
 
 def free_port() -> int:
@@ -252,3 +279,83 @@ class TestAuthentication:
         assert (attempt.outcome, attempt.failed_reason) == (FAILED, FailedReason.CLIENT_ERROR)
         assert attempt.status_code == code
         assert suite.smtp.received.items() == []
+
+
+class TestTls:
+    @pytest.mark.parametrize("login", [True, False], ids=["auth", "no-auth"])
+    @pytest.mark.parametrize(
+        ("security", "encrypted"),
+        [
+            pytest.param("starttls", True, id="starttls"),
+            pytest.param("tls", True, id="implicit-tls"),
+            pytest.param("none", False, id="plain"),
+        ],
+    )
+    def test_delivered_with_the_servers_ca_file_encrypted_unless_plain(
+        self,
+        suite: EmulatorSuite,
+        suite_without_auth: EmulatorSuite,
+        security: str,
+        encrypted: bool,
+        login: bool,
+    ) -> None:
+        server = suite if login else suite_without_auth
+        username, password = (SMTP_USERNAME, SMTP_PASSWORD) if login else (None, None)
+
+        [attempt] = deliver(
+            server,
+            email_to(ADA),
+            port=port_for(server, security),
+            security=security,
+            ca_file=server.smtp_ca_file,
+            username=username,
+            password=password,
+        )
+
+        assert attempt.outcome is DELIVERED
+        [mail] = server.smtp.received.items()
+        assert (mail["tls"], mail["auth_user"], mail["rcpt_tos"]) == (encrypted, username, [ADA])
+
+    @pytest.mark.parametrize("security", ["starttls", "tls"])
+    def test_a_certificate_the_system_does_not_trust_fails_naming_the_ca_file_setting(
+        self, suite: EmulatorSuite, security: str
+    ) -> None:
+        [attempt] = deliver(suite, email_to(ADA), port=port_for(suite, security), security=security)
+
+        assert (attempt.outcome, attempt.failed_reason) == (FAILED, FailedReason.CLIENT_ERROR)
+        message = attempt.error_message or ""
+        assert message.startswith("the mail server's certificate is not trusted: self")
+        assert message.endswith("; set TIDINGS_SMTP_CA_FILE")
+        assert suite.smtp.received.items() == []
+
+    @pytest.mark.parametrize(
+        "content", [pytest.param(None, id="missing"), pytest.param("not a PEM", id="not-pem")]
+    )
+    def test_a_ca_file_that_cannot_be_loaded_is_refused_naming_it(
+        self, tmp_path: Path, content: str | None
+    ) -> None:
+        ca_file = tmp_path / "ca.pem"
+        if content is not None:
+            ca_file.write_text(content)
+
+        with pytest.raises(
+            ValueError, match=f"TIDINGS_SMTP_CA_FILE: .* from {re.escape(str(ca_file))}: "
+        ):
+            EmailChannel(system_clock, "127.0.0.1", 25, sender=SENDER, ca_file=str(ca_file))
+
+    def test_the_emulators_settings_with_starttls_deliver_over_tls(
+        self, suite: EmulatorSuite
+    ) -> None:
+        settings: dict[str, Any] = {
+            name.removeprefix("TIDINGS_").lower(): value
+            for name, value in suite.tidings_settings().items()
+        }
+        settings["smtp_security"] = "starttls"
+        channels = build_channels(
+            Settings(_env_file=None, **settings), create_engine("sqlite://"), system_clock
+        )
+
+        [attempt] = send_batch(channels[Medium.EMAIL], [email_to(ADA)])
+
+        assert attempt.outcome is DELIVERED
+        assert suite.smtp.received.items()[0]["tls"] is True

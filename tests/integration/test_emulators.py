@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -619,20 +621,30 @@ def mail(*to: str, subject: str = "Scorecard dropped to 72") -> EmailMessage:
     return message
 
 
+def trusting(suite: EmulatorSuite) -> ssl.SSLContext:
+    """A client's TLS context that trusts the SMTP emulator's certificate, and no other."""
+    return ssl.create_default_context(cafile=suite.smtp_ca_file)
+
+
 def send_mail(
     suite: EmulatorSuite,
     message: EmailMessage,
     username: str | None = None,
     password: str | None = None,
+    security: str = "none",
 ) -> tuple[dict[str, Any], str]:
-    """Send with aiosmtplib, logging in when given a username and password."""
+    """Send with aiosmtplib, logging in when given a username and password; `security` is
+    none, starttls or tls (implicit, on the TLS port), as in tidings' settings."""
     return run(
         aiosmtplib.send(
             message,
             hostname=suite.smtp_host,
-            port=suite.smtp_port,
+            port=suite.smtp_tls_port if security == "tls" else suite.smtp_port,
             username=username,
             password=password,
+            start_tls=security == "starttls",
+            use_tls=security == "tls",
+            tls_context=trusting(suite),
         )
     )
 
@@ -653,6 +665,7 @@ class TestSmtp:
         assert received["reply_to"] == "platform@example.com"
         assert received["text"] == "Payments API scored 72.\n"
         assert received["html"] == "<p>Payments API scored <b>72</b>.</p>\n"
+        assert received["tls"] is False
 
     @pytest.mark.parametrize(
         ("rule", "code"),
@@ -699,9 +712,81 @@ class TestSmtp:
         assert refused == {}
         assert suite.smtp.faults.applied == 1
 
-    def test_auth_is_not_offered_without_credentials(self, suite: EmulatorSuite) -> None:
+    @pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+    def test_auth_is_not_offered_without_credentials(
+        self, suite: EmulatorSuite, security: str
+    ) -> None:
         with pytest.raises(aiosmtplib.SMTPException, match="AUTH"):
-            send_mail(suite, mail("ada@example.com"), username="a", password="b")
+            send_mail(suite, mail("ada@example.com"), username="a", password="b", security=security)
+
+
+class TestSmtpTls:
+    def test_starttls_is_offered_and_the_upgraded_session_is_recorded_as_tls(
+        self, suite: EmulatorSuite
+    ) -> None:
+        async def upgrade_and_send() -> tuple[bool, bool]:
+            client = aiosmtplib.SMTP(
+                hostname=suite.smtp_host,
+                port=suite.smtp_port,
+                start_tls=False,
+                tls_context=trusting(suite),
+            )
+            async with client:
+                await client.ehlo()
+                offered = client.supports_extension("starttls")
+                await client.starttls()
+                await client.ehlo()
+                offered_again = client.supports_extension("starttls")
+                await client.send_message(mail("ada@example.com"))
+            return offered, offered_again
+
+        assert run(upgrade_and_send()) == (True, False)
+        [received] = suite.smtp.received.items()
+        assert (received["tls"], received["rcpt_tos"]) == (True, ["ada@example.com"])
+
+    @pytest.mark.parametrize("hostname", ["localhost", "127.0.0.1"])
+    def test_tls_port_speaks_implicit_tls_with_a_certificate_for_the_loopback_names(
+        self, suite: EmulatorSuite, hostname: str
+    ) -> None:
+        async def send_over_tls() -> bool:
+            client = aiosmtplib.SMTP(
+                hostname=hostname,
+                port=suite.smtp_tls_port,
+                use_tls=True,
+                tls_context=trusting(suite),
+            )
+            async with client:
+                await client.ehlo()
+                await client.send_message(mail("ada@example.com"))
+                return client.supports_extension("starttls")
+
+        assert run(send_over_tls()) is False
+        [received] = suite.smtp.received.items()
+        assert (received["tls"], received["rcpt_tos"]) == (True, ["ada@example.com"])
+
+    @pytest.mark.parametrize(
+        ("security", "error"),
+        [
+            pytest.param("starttls", ssl.SSLCertVerificationError, id="starttls"),
+            # aiosmtplib wraps a failed handshake on connecting.
+            pytest.param("tls", aiosmtplib.SMTPConnectError, id="implicit-tls"),
+        ],
+    )
+    def test_a_client_that_trusts_only_the_systems_cas_refuses_the_certificate(
+        self, suite: EmulatorSuite, security: str, error: type[Exception]
+    ) -> None:
+        with pytest.raises(error, match="certificate verify failed"):
+            run(
+                aiosmtplib.send(
+                    mail("ada@example.com"),
+                    hostname=suite.smtp_host,
+                    port=suite.smtp_tls_port if security == "tls" else suite.smtp_port,
+                    start_tls=security == "starttls",
+                    use_tls=security == "tls",
+                )
+            )
+
+        assert suite.smtp.received.total == 0
 
 
 class TestSmtpAuth:
@@ -721,6 +806,15 @@ class TestSmtpAuth:
         run(log_in_and_send())
 
         assert smtp_with_auth.smtp.received.items()[-1]["auth_user"] == SMTP_USER
+
+    @pytest.mark.parametrize("security", ["starttls", "tls"])
+    def test_login_works_over_tls_too(self, smtp_with_auth: EmulatorSuite, security: str) -> None:
+        send_mail(
+            smtp_with_auth, mail("ada@example.com"), SMTP_USER, SMTP_PASSWORD, security=security
+        )
+
+        received = smtp_with_auth.smtp.received.items()[-1]
+        assert (received["auth_user"], received["tls"]) == (SMTP_USER, True)
 
     @pytest.mark.parametrize(
         ("login", "error", "code"),
@@ -1003,7 +1097,7 @@ class TestSuite:
     def test_each_emulator_listens_on_its_own_port(self, suite: EmulatorSuite) -> None:
         ports = {suite.base_url(name).rsplit(":", 1)[1] for name in EMULATORS}
 
-        assert len(ports | {str(suite.smtp_port)}) == 5
+        assert len(ports | {str(suite.smtp_port), str(suite.smtp_tls_port)}) == 6
 
     def test_a_port_in_use_is_reported(self) -> None:
         with socket.socket() as taken:
@@ -1016,10 +1110,26 @@ class TestSuite:
 
     def test_stopping_closes_every_port(self) -> None:
         with EmulatorSuite() as started:
-            port = started.smtp_port
+            ports = [started.smtp_port, started.smtp_tls_port]
 
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        for port in ports:
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+    def test_description_names_the_smtp_tls_port_and_the_ca_file(
+        self, suite: EmulatorSuite
+    ) -> None:
+        [line] = [line for line in suite.describe() if line.startswith("SMTP over TLS")]
+
+        assert f"{suite.smtp_host}:{suite.smtp_tls_port}" in line
+        assert suite.smtp_ca_file in line
+
+    def test_the_smtp_certificate_is_written_at_start_and_removed_on_stop(self) -> None:
+        with EmulatorSuite() as started:
+            ca_file = Path(started.smtp_ca_file)
+            assert ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+        assert not ca_file.parent.exists()
 
     def test_settings_point_tidings_at_the_emulators(self, smtp_with_auth: EmulatorSuite) -> None:
         settings = smtp_with_auth.tidings_settings()
@@ -1028,6 +1138,7 @@ class TestSuite:
         assert settings["TIDINGS_TEAMS_DIRECT_WEBHOOK_URL"] == smtp_with_auth.teams_url("direct")
         assert settings["TIDINGS_SMTP_PORT"] == str(smtp_with_auth.smtp_port)
         assert settings["TIDINGS_SMTP_SECURITY"] == "none"
+        assert settings["TIDINGS_SMTP_CA_FILE"] == smtp_with_auth.smtp_ca_file
         assert settings["TIDINGS_SMTP_PASSWORD"] == SMTP_PASSWORD
         assert settings["TIDINGS_WEBHOOK_SIGNING_SECRET"] == smtp_with_auth.webhook_secret
         assert settings["TIDINGS_WEBHOOK_ALLOWED_NETWORKS"] == "127.0.0.0/8"

@@ -3,6 +3,8 @@
 The Message-ID comes from the log id, so a message sent again after a timeout or a crash
 carries the same id and mail systems can drop the copy. A 4xx reply is transient, a 5xx
 one permanent; the queue id of the server's reply is kept as the provider's request id.
+Over TLS the server's certificate is verified, against the system's CAs or a given CA file;
+a certificate that is not trusted fails the message, as trying again would not change it.
 """
 
 import re
@@ -77,14 +79,20 @@ class EmailChannel(NetworkChannel):
         password: str | None = None,
         timeout_s: float = 30.0,
         concurrency: int | None = None,
-        tls_context: ssl.SSLContext | None = None,
+        ca_file: str | None = None,
     ) -> None:
         super().__init__(clock, concurrency=concurrency)
         self._host, self._port, self._sender = host, port, sender
         self._security = security
         self._username, self._password = username, password
         self._timeout_s = timeout_s
-        self._tls_context = tls_context
+        # One context for every connection (aiosmtplib would build one per connection).
+        try:
+            self._tls_context = ssl.create_default_context(cafile=ca_file)
+        except OSError as error:  # ssl's errors name neither the file nor the setting
+            raise ValueError(
+                f"TIDINGS_SMTP_CA_FILE: cannot load CA certificates from {ca_file}: {error}"
+            ) from error
 
     def pacing_key(self, message: OutgoingMessage) -> str:
         """One mail server for all: not paced per recipient."""
@@ -95,8 +103,29 @@ class EmailChannel(NetworkChannel):
         if not message.email:
             return Attempt.failed(FailedReason.CLIENT_ERROR, "the recipient has no email address")
         try:
+            reply = await self._send(build_email(message, self._sender))
+        except SMTPRecipientsRefused as error:
+            [refusal, *_] = error.recipients
+            return _reply_attempt(refusal.code, refusal.message)
+        except ssl.SSLCertVerificationError as error:
+            return Attempt.failed(
+                FailedReason.CLIENT_ERROR,
+                f"the mail server's certificate is not trusted: {error.verify_message}; "
+                "set TIDINGS_SMTP_CA_FILE",
+            )
+        except (SMTPConnectError, SMTPServerDisconnected, SMTPTimeoutError, TimeoutError) as error:
+            return Attempt.retry(f"could not talk to the mail server: {error}")
+        except SMTPResponseException as error:
+            return _reply_attempt(error.code, error.message)
+        except (SMTPException, OSError) as error:
+            return Attempt.retry(f"the mail server failed: {type(error).__name__}: {error}")
+        found = _QUEUE_ID.search(reply)
+        return Attempt.delivered(250, found.group(1) if found else None, reply)
+
+    async def _send(self, email: EmailMessage) -> str:
+        try:
             _refused, reply = await send(
-                build_email(message, self._sender),
+                email,
                 hostname=self._host,
                 port=self._port,
                 username=self._username,
@@ -106,14 +135,9 @@ class EmailChannel(NetworkChannel):
                 timeout=self._timeout_s,
                 tls_context=self._tls_context,
             )
-        except SMTPRecipientsRefused as error:
-            [refusal, *_] = error.recipients
-            return _reply_attempt(refusal.code, refusal.message)
-        except (SMTPConnectError, SMTPServerDisconnected, SMTPTimeoutError, TimeoutError) as error:
-            return Attempt.retry(f"could not talk to the mail server: {error}")
-        except SMTPResponseException as error:
-            return _reply_attempt(error.code, error.message)
-        except (SMTPException, OSError) as error:
-            return Attempt.retry(f"the mail server failed: {type(error).__name__}: {error}")
-        found = _QUEUE_ID.search(reply)
-        return Attempt.delivered(250, found.group(1) if found else None, reply)
+        except SMTPConnectError as error:
+            # aiosmtplib wraps a failed implicit TLS handshake; STARTTLS's comes as it is.
+            if isinstance(error.__cause__, ssl.SSLCertVerificationError):
+                raise error.__cause__ from None
+            raise
+        return reply

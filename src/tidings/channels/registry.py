@@ -60,6 +60,7 @@ def build_channels(settings: Settings, engine: Engine, clock: Clock) -> dict[Med
             settings.smtp_port,
             sender=settings.smtp_from,
             security=settings.smtp_security,
+            ca_file=settings.smtp_ca_file,
             username=settings.smtp_username,
             password=password.get_secret_value() if password is not None else None,
             concurrency=settings.smtp_concurrency,

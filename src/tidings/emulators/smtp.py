@@ -1,23 +1,35 @@
 """An SMTP server emulator (aiosmtpd) that records each accepted message, parsed.
 
-With a username and password it offers AUTH PLAIN and LOGIN over the plain connection and
-refuses mail until the client has logged in. STARTTLS is not offered: it would need a
-certificate generated at start, and the `cryptography` package is not among tidings'
-dependencies. Faults apply at RCPT, by recipient address. The control endpoints and the
-inbox are served by `app`, a small HTTP app beside the SMTP port.
+It offers STARTTLS on its port and serves implicit TLS on a second one, both with a
+self-signed certificate for localhost and 127.0.0.1 made at start (`ServerCertificate`).
+With a username and password it offers AUTH PLAIN and LOGIN, over TLS or not, and refuses
+mail until the client has logged in. Faults apply at RCPT, by recipient address. The control
+endpoints and the inbox are served by `app`, a small HTTP app beside the SMTP ports.
 """
 
 import asyncio
 import email
 import email.policy
 import hmac
+import ipaddress
 import logging
 import secrets
+import shutil
 import socket
+import ssl
+import tempfile
+from datetime import timedelta
 from email.message import EmailMessage, Message
+from functools import partial
+from pathlib import Path
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, TLSSetupException
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.applications import Starlette
 
 from tidings.emulators.control import control_routes
@@ -33,6 +45,11 @@ DEFAULT_REPLY_TEXT = {
     4: "4.3.0 Emulated temporary failure, try again later",
     5: "5.1.1 Emulated permanent failure: mailbox unavailable",
 }
+CERTIFICATE_NAMES: list[x509.GeneralName] = [
+    x509.DNSName("localhost"),
+    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+]
+CERTIFICATE_VALIDITY = timedelta(days=365)
 
 
 class _QuietLoginDataWarning(logging.Filter):
@@ -44,6 +61,64 @@ class _QuietLoginDataWarning(logging.Filter):
 
 
 _QUIET = _QuietLoginDataWarning()
+# aiosmtpd's logger, which the emulator quietens and reports its sessions' failures to.
+mail_log = logging.getLogger("mail.log")
+
+
+class ServerCertificate:
+    """A self-signed certificate for localhost and 127.0.0.1 (its own CA) and its key, written
+    to a temporary directory that `remove` deletes."""
+
+    def __init__(self) -> None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.directory = Path(tempfile.mkdtemp(prefix="tidings-smtp-tls-"))
+        self.ca_file = self.directory / "certificate.pem"
+        key_file = self.directory / "key.pem"
+        self.ca_file.write_bytes(_self_signed(key).public_bytes(Encoding.PEM))
+        key_file.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(self.ca_file, key_file)
+
+    def remove(self) -> None:
+        """Delete the certificate and its key."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _self_signed(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tidings SMTP emulator")])
+    # Clients check the validity against the real time, never against the suite's clock.
+    now = system_clock()
+    public = key.public_key()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + CERTIFICATE_VALIDITY)
+        .add_extension(x509.SubjectAlternativeName(CERTIFICATE_NAMES), critical=False)
+        # Being its own CA, it needs what strict verification asks of a CA (Python 3.13).
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
 
 
 class SmtpEmulator:
@@ -73,21 +148,32 @@ class SmtpEmulator:
         """Who to, and the subject."""
         return f"{', '.join(item['rcpt_tos'])}: {item['subject'] or '(no subject)'}"
 
-    async def serve(self, sock: socket.socket) -> asyncio.Server:
-        """Start accepting SMTP connections on a bound socket, in the running event loop."""
-        mail_log = logging.getLogger("mail.log")
+    async def serve(
+        self, sock: socket.socket, tls_sock: socket.socket, tls_context: ssl.SSLContext
+    ) -> list[asyncio.Server]:
+        """Start accepting SMTP connections, with STARTTLS on `sock` and implicit TLS on
+        `tls_sock` (both bound), in the running event loop."""
         mail_log.addFilter(_QUIET)
         # aiosmtpd logs every command of every session at INFO: noise beside a demo's output.
         mail_log.setLevel(max(mail_log.level, logging.WARNING))
-        return await asyncio.get_running_loop().create_server(self._connection, sock=sock)
+        loop = asyncio.get_running_loop()
+        return [
+            await loop.create_server(partial(self._connection, tls_context), sock=sock),
+            # Already encrypted: no STARTTLS to offer there.
+            await loop.create_server(
+                partial(self._connection, None), sock=tls_sock, ssl=tls_context
+            ),
+        ]
 
-    def _connection(self) -> SMTP:
+    def _connection(self, starttls_context: ssl.SSLContext | None) -> SMTP:
         auth = self.username is not None
         return SMTP(
             self._hooks,
             hostname=HOSTNAME,
             ident="tidings SMTP emulator",
             enable_SMTPUTF8=True,
+            tls_context=starttls_context,
+            require_starttls=False,
             authenticator=self._authenticate if auth else None,
             # Without TLS, aiosmtpd offers AUTH only when told that plain text is fine: it is,
             # on 127.0.0.1 in a test. Without credentials AUTH stays unoffered.
@@ -105,7 +191,7 @@ class SmtpEmulator:
         )
         return AuthResult(success=valid, handled=False, auth_data=data.login.decode())
 
-    def accept(self, envelope: Envelope, session: Session) -> str:
+    def accept(self, envelope: Envelope, session: Session, *, tls: bool) -> str:
         """Record a message the client finished sending; the reply that says it is queued."""
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
@@ -116,6 +202,7 @@ class SmtpEmulator:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "auth_user": session.auth_data if session.authenticated else None,
+                "tls": tls,
                 "from": _header(message, "From"),
                 "to": _header(message, "To"),
                 "reply_to": _header(message, "Reply-To"),
@@ -134,6 +221,15 @@ class _Hooks:
 
     def __init__(self, emulator: SmtpEmulator) -> None:
         self.emulator = emulator
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, lines: list[str]
+    ) -> list[str]:
+        """Offer AUTH only with credentials: aiosmtpd would offer it after STARTTLS regardless."""
+        session.host_name = hostname
+        if self.emulator.username is None:
+            return [line for line in lines if not line.startswith("250-AUTH")]
+        return lines
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -164,9 +260,20 @@ class _Hooks:
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 OK"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """Log what broke a session; a refused certificate in one line, as clients refuse it
+        on purpose (tests) or for want of the CA file."""
+        if isinstance(error, TLSSetupException):
+            mail_log.warning("a client gave up the STARTTLS handshake: does it trust the CA file?")
+        else:
+            mail_log.error("SMTP session failed", exc_info=error)
+        return f"500 Error: ({type(error).__name__}) {error}"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Record the message."""
-        return self.emulator.accept(envelope, session)
+        """Record the message, and whether the session is encrypted (STARTTLS or implicit)."""
+        transport = server.transport
+        tls = transport is not None and transport.get_extra_info("ssl_object") is not None
+        return self.emulator.accept(envelope, session, tls=tls)
 
 
 def _header(message: Message, name: str) -> str | None:

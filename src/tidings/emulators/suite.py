@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import secrets
 import socket
+import ssl
 import threading
 from collections.abc import Iterable, Iterator
 from types import TracebackType
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp
 from tidings.emulators.control import Emulator
 from tidings.emulators.serving import HttpServer, bound_port, listening_socket
 from tidings.emulators.slack import SlackChannel, SlackEmulator, SlackUser, SlackWorkspace
-from tidings.emulators.smtp import SmtpEmulator
+from tidings.emulators.smtp import ServerCertificate, SmtpEmulator
 from tidings.emulators.teams import TeamsEmulator
 from tidings.emulators.webhook import WebhookEmulator
 from tidings.kit import standard_webhooks
@@ -53,6 +54,7 @@ class EmulatorSuite:
         slack_port: int = 0,
         teams_port: int = 0,
         smtp_port: int = 0,
+        smtps_port: int = 0,
         smtp_control_port: int = 0,
         webhook_port: int = 0,
         slack_token: str | None = None,
@@ -79,11 +81,13 @@ class EmulatorSuite:
             "slack": slack_port,
             "teams": teams_port,
             "smtp": smtp_port,
+            "smtps": smtps_port,
             "smtp_control": smtp_control_port,
             "webhook": webhook_port,
         }
         self._sockets: dict[str, socket.socket] = {}
         self._ports: dict[str, int] = {}
+        self._certificate: ServerCertificate | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -99,8 +103,14 @@ class EmulatorSuite:
         with _closed_on_error(self._sockets):
             for name, port in self._wanted_ports.items():
                 self._sockets[name] = listening_socket(self.host, port)
+            self._certificate = ServerCertificate()
         self._ports = {name: bound_port(sock) for name, sock in self._sockets.items()}
-        self._thread = threading.Thread(target=self._run, name="tidings-emulators", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(self._certificate.context,),
+            name="tidings-emulators",
+            daemon=True,
+        )
         self._thread.start()
         if not self._ready.wait(STARTUP_TIMEOUT_S):
             self.stop()
@@ -121,6 +131,9 @@ class EmulatorSuite:
         thread.join(STOP_TIMEOUT_S)
         for sock in self._sockets.values():
             sock.close()
+        if self._certificate is not None:
+            self._certificate.remove()
+            self._certificate = None
         self._thread = None
 
     def wait(self) -> None:
@@ -178,8 +191,20 @@ class EmulatorSuite:
 
     @property
     def smtp_port(self) -> int:
-        """The SMTP server's port."""
+        """The SMTP server's port (plain, with STARTTLS offered)."""
         return self._port("smtp")
+
+    @property
+    def smtp_tls_port(self) -> int:
+        """The SMTP server's implicit TLS port."""
+        return self._port("smtps")
+
+    @property
+    def smtp_ca_file(self) -> str:
+        """The PEM file of the SMTP server's certificate, which is its own CA."""
+        if self._certificate is None:
+            raise RuntimeError("the emulators are not started")
+        return str(self._certificate.ca_file)
 
     @property
     def webhook_secret(self) -> str:
@@ -203,8 +228,10 @@ class EmulatorSuite:
             "TIDINGS_TEAMS_DIRECT_WEBHOOK_URL": self.teams_url(DIRECT_TEAMS_WEBHOOK),
             "TIDINGS_SMTP_HOST": self.smtp_host,
             "TIDINGS_SMTP_PORT": str(self.smtp_port),
-            # The emulator offers no STARTTLS, and tidings asks for it by default.
+            # Plain by default; with the CA file, starttls on this port and tls on the TLS
+            # port work too.
             "TIDINGS_SMTP_SECURITY": "none",
+            "TIDINGS_SMTP_CA_FILE": self.smtp_ca_file,
         }
         if self.smtp.username is not None and self.smtp.password is not None:
             settings["TIDINGS_SMTP_USERNAME"] = self.smtp.username
@@ -221,8 +248,9 @@ class EmulatorSuite:
             f"Slack bot token  {self.slack_token}",
             f"Teams Workflows  {self.teams_url('NAME')}   one URL per Teams channel; "
             f"inbox {self.base_url('teams')}/inbox",
-            f"SMTP             {self.smtp_host}:{self.smtp_port}   "
+            f"SMTP             {self.smtp_host}:{self.smtp_port}   STARTTLS offered; "
             f"inbox {self.base_url('smtp')}/inbox",
+            f"SMTP over TLS    {self.smtp_host}:{self.smtp_tls_port}   CA file {self.smtp_ca_file}",
             f"Webhooks         {self.webhook_url('NAME')}   inbox {self.base_url('webhook')}/inbox",
             f"Signing secret   {self.webhook_secret}",
         ]
@@ -239,13 +267,13 @@ class EmulatorSuite:
 
     # The background thread ---------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, smtp_tls: ssl.SSLContext) -> None:
         # The webhook receiver is benchmarked: a delivery costs about 170 µs of CPU on uvloop,
         # 280 µs on asyncio's own loop.
         loop = uvloop.new_event_loop()
         self._loop = loop
         try:
-            loop.run_until_complete(self._serve())
+            loop.run_until_complete(self._serve(smtp_tls))
         except BaseException as error:  # reported to start(); SystemExit comes from uvicorn
             self._failure = error
         finally:
@@ -253,7 +281,7 @@ class EmulatorSuite:
             _cancel_remaining(loop)
             loop.close()
 
-    async def _serve(self) -> None:
+    async def _serve(self, smtp_tls: ssl.SSLContext) -> None:
         self._stopping = asyncio.Event()
         apps: dict[str, ASGIApp] = {
             "slack": self.slack.app,
@@ -262,7 +290,7 @@ class EmulatorSuite:
             "smtp_control": self.smtp.app,
         }
         servers = [HttpServer(app, self._sockets[name]) for name, app in apps.items()]
-        smtp = await self.smtp.serve(self._sockets["smtp"])
+        smtp = await self.smtp.serve(self._sockets["smtp"], self._sockets["smtps"], smtp_tls)
         tasks = [asyncio.create_task(server.serve()) for server in servers]
         while not all(server.started for server in servers):
             for task in tasks:
@@ -272,7 +300,8 @@ class EmulatorSuite:
             await asyncio.sleep(STARTUP_POLL_S)
         self._ready.set()
         await self._stopping.wait()
-        smtp.close()
+        for smtp_server in smtp:
+            smtp_server.close()
         for server in servers:
             server.stop()
         await asyncio.gather(*tasks)
