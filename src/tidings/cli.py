@@ -706,7 +706,12 @@ def emulators(
     teams_port: Annotated[
         int, typer.Option(help="Teams Workflows webhooks port.", min=0, max=65535)
     ] = 8802,
-    smtp_port: Annotated[int, typer.Option(help="SMTP port.", min=0, max=65535)] = 8825,
+    smtp_port: Annotated[
+        int, typer.Option(help="SMTP port (plain, STARTTLS offered).", min=0, max=65535)
+    ] = 8825,
+    smtps_port: Annotated[
+        int, typer.Option(help="SMTP over implicit TLS port.", min=0, max=65535)
+    ] = 8465,
     smtp_control_port: Annotated[
         int,
         typer.Option(help="HTTP port of the SMTP emulator's inbox and controls.", min=0, max=65535),
@@ -755,6 +760,7 @@ def emulators(
             slack_port=slack_port,
             teams_port=teams_port,
             smtp_port=smtp_port,
+            smtps_port=smtps_port,
             smtp_control_port=smtp_control_port,
             webhook_port=webhook_port,
             slack_token=slack_token,
