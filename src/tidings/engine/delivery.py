@@ -8,6 +8,7 @@ Retry-After is honoured and never counts against the budget. When the budget run
 log is FAILED / CLIENT_ERROR with the provider's last words.
 """
 
+import asyncio
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,6 +166,29 @@ def _missing_content(log: ReadyLog) -> Outcome:
     return Outcome(log.id, LogStatus.FAILED, FailedReason.MISSING_CONTENT, sentence, sentence)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """READY logs that are due, and the messages of those that still have content."""
+
+    ready: list[ReadyLog]
+    sendable: list[ReadyLog]
+    messages: list[OutgoingMessage]
+
+
+def _read_batch(engine: Engine, run: RunRecord, after: int, clock: Clock) -> _Batch:
+    with engine.connect() as connection:
+        ready = repository.ready_logs(connection, run.id, after, BATCH, clock())
+        sendable = [log for log in ready if log.subject is not None]
+        return _Batch(ready, sendable, _messages(connection, run, sendable))
+
+
+def _write_verdicts(engine: Engine, verdicts: _Verdicts, now: datetime) -> None:
+    with engine.begin() as connection:
+        repository.record_attempts(connection, verdicts.attempts)
+        repository.schedule_retries(connection, verdicts.retries)
+        repository.record_outcomes(connection, verdicts.outcomes, now)
+
+
 async def deliver_run(
     engine: Engine,
     run: RunRecord,
@@ -173,27 +197,38 @@ async def deliver_run(
     policy: RetryPolicy | None = None,
 ) -> DeliveryPass:
     """Try every READY log of a fully expanded run that is due; returns how many were
-    tried and when the earliest one left waiting is due again (None: none is)."""
+    tried and when the earliest one left waiting is due again (None: none is).
+
+    While a batch is out, the next one is read and the previous one's results are written
+    (on threads), so the provider is kept busy instead of waiting on the store.
+    """
     policy = policy or RetryPolicy()
     channel = channels[run.medium]
-    attempted, after = 0, 0
-    while True:
-        with engine.connect() as connection:
-            ready = repository.ready_logs(connection, run.id, after, BATCH, clock())
-            sendable = [log for log in ready if log.subject is not None]
-            messages = _messages(connection, run, sendable)
-        if not ready:
-            break
-        after = ready[-1].id
-        answers = await _try_all(channel, messages)
-        now = clock()
-        verdicts = _Verdicts([_missing_content(log) for log in ready if log.subject is None])
-        for log, attempt in zip(sendable, answers, strict=True):
-            _judge(run, log, attempt, policy, now, verdicts)
-        with engine.begin() as connection:
-            repository.record_attempts(connection, verdicts.attempts)
-            repository.schedule_retries(connection, verdicts.retries)
-            repository.record_outcomes(connection, verdicts.outcomes, now)
-        attempted += len(ready)
+    attempted = 0
+    writing: asyncio.Future[None] | None = None
+    batch = await asyncio.to_thread(_read_batch, engine, run, 0, clock)
+    try:
+        while batch.ready:
+            sending = asyncio.ensure_future(_try_all(channel, batch.messages))
+            reading = asyncio.ensure_future(
+                asyncio.to_thread(_read_batch, engine, run, batch.ready[-1].id, clock)
+            )
+            if writing is not None:
+                await writing
+            answers = await sending
+            now = clock()
+            verdicts = _Verdicts(
+                [_missing_content(log) for log in batch.ready if log.subject is None]
+            )
+            for log, attempt in zip(batch.sendable, answers, strict=True):
+                _judge(run, log, attempt, policy, now, verdicts)
+            writing = asyncio.ensure_future(
+                asyncio.to_thread(_write_verdicts, engine, verdicts, now)
+            )
+            attempted += len(batch.ready)
+            batch = await reading
+    finally:
+        if writing is not None:
+            await writing
     with engine.connect() as connection:
         return DeliveryPass(attempted, repository.next_attempt_at(connection, run.id))
