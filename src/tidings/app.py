@@ -19,6 +19,7 @@ from tidings.kit.wire import json_response
 from tidings.logs import endpoints as logs_endpoints
 from tidings.logs.schemas import NotificationLogResponse, NotificationRunResponse
 from tidings.runtime import Runtime
+from tidings.web import routes as web_routes
 
 DESCRIPTION = (
     "tidings serves notification runs and per-recipient logs through an API wire-compatible "
@@ -68,6 +69,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         DESCRIPTION,
     )
     install_docs(app)
+    # The admin page (HTML, outside the OpenAPI document): docs/web.md.
+    web_routes.install(app)
 
     async def health(_request: Request) -> Response:
         return json_response({"status": "ok", "version": __version__})

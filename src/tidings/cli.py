@@ -104,7 +104,10 @@ def serve(
     """Apply pending migrations, then serve the API (docs at /docs)."""
     runtime = _migrated_runtime()
     out.print(f"store: {runtime.engine.url.render_as_string(hide_password=True)}")
-    out.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    out.print(
+        f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, "
+        f"admin page: http://{host}:{port}/admin)"
+    )
     _serve(runtime, host, port, log_level, schedules=schedules)
 
 
@@ -674,7 +677,8 @@ def _demo(
             expires_at=runtime.clock() + timedelta(days=30),
         )
     base = f"http://{host}:{port}"
-    out.print(f"\n[bold]API docs[/bold]      {base}/docs")
+    out.print(f"\n[bold]Admin page[/bold]    {base}/admin  (sign in with the key below)")
+    out.print(f"[bold]API docs[/bold]      {base}/docs")
     out.print(
         f"[bold]Runs[/bold]          {base}/api/v1/notifications/logs/run?deliveredOnly=false"
     )
