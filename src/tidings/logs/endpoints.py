@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -25,7 +25,7 @@ from tidings.enums import (
 from tidings.kit import query
 from tidings.kit.errors import bad_request
 from tidings.kit.openapi import json_response_of, responses_of
-from tidings.kit.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest, envelope
+from tidings.kit.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from tidings.kit.routing import dispatch_without_injection
 from tidings.kit.wire import json_response
 from tidings.logs import service
@@ -38,28 +38,9 @@ router = APIRouter(tags=["Notification Logs"])
 READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="tidings-read")
 
 
-# Up to this offset a page is read at the same time as the total, on two connections: the
-# answer then takes the longer of the two statements instead of their sum. Further on, the
-# page is read only once the total says it exists (a page past the end would walk every
-# matching row to skip them).
-CONCURRENT_OFFSET_LIMIT = 50_000
-Read = TypeVar("Read")
-
-
-async def read_in_background(read: Callable[[], Read]) -> Read:
+async def read_in_background(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run a blocking read off the event loop."""
     return await asyncio.get_running_loop().run_in_executor(READERS, read)
-
-
-async def total_and_page(
-    count: Callable[[], int], items: Callable[[], list[dict[str, Any]]], page: PageRequest
-) -> tuple[int, list[dict[str, Any]]]:
-    """The total and the page's items, read together when the page is near the start."""
-    if page.offset <= CONCURRENT_OFFSET_LIMIT:
-        total, found = await asyncio.gather(read_in_background(count), read_in_background(items))
-        return total, found
-    total = await read_in_background(count)
-    return total, (await read_in_background(items) if page.offset < total else [])
 
 
 TYPES = query.enum_array("notificationTypes", NotificationType, "Only these notification types.")
@@ -216,16 +197,11 @@ async def list_notification_logs(request: Request) -> Response:
     f, page = log_filter_of(request), _page_request(request)
     runtime = runtime_of(request)
 
-    def count() -> int:
+    def read() -> dict[str, Any]:
         with runtime.engine.connect() as connection:
-            return service.count_logs(connection, f)
+            return service.list_logs(connection, f, page)
 
-    def items() -> list[dict[str, Any]]:
-        with runtime.engine.connect() as connection:
-            return service.log_items(connection, f, page)
-
-    total, found = await total_and_page(count, items, page)
-    return json_response(envelope("logs", found, page, total))
+    return json_response(await read_in_background(read))
 
 
 @router.get(
@@ -245,16 +221,11 @@ async def list_notification_runs(request: Request) -> Response:
     include_objects = INCLUDE_OBJECTS.parse(request.query_params)
     runtime = runtime_of(request)
 
-    def count() -> int:
+    def read() -> dict[str, Any]:
         with runtime.engine.connect() as connection:
-            return service.count_runs(connection, f)
+            return service.list_runs(connection, f, page, include_objects=include_objects)
 
-    def items() -> list[dict[str, Any]]:
-        with runtime.engine.connect() as connection:
-            return service.run_items(connection, f, page, include_objects=include_objects)
-
-    total, found = await total_and_page(count, items, page)
-    return json_response(envelope("runs", found, page, total))
+    return json_response(await read_in_background(read))
 
 
 dispatch_without_injection(router)

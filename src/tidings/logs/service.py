@@ -126,35 +126,6 @@ def run_to_wire(row: Sequence[Any], objects: list[Any] | None) -> dict[str, Any]
     return body
 
 
-def count_logs(connection: Connection, f: LogFilter) -> int:
-    """How many logs match."""
-    return repository.count(connection, repository.log_count_statement(f))
-
-
-def log_items(connection: Connection, f: LogFilter, page: PageRequest) -> list[dict[str, Any]]:
-    """One page of logs as Cortex bodies (empty past the end)."""
-    rows = repository.fetch_rows(connection, repository.log_page_statement(f, page))
-    return [log_to_wire(row) for row in rows]
-
-
-def count_runs(connection: Connection, f: RunFilter) -> int:
-    """How many runs match."""
-    return repository.count(connection, repository.run_count_statement(f))
-
-
-def run_items(
-    connection: Connection, f: RunFilter, page: PageRequest, *, include_objects: bool
-) -> list[dict[str, Any]]:
-    """One page of runs as Cortex bodies, with their objects when asked for."""
-    rows = repository.fetch_rows(connection, repository.run_page_statement(f, page))
-    objects = (
-        repository.objects_of_runs(connection, [row[0] for row in rows])
-        if include_objects
-        else None
-    )
-    return [run_to_wire(row, None if objects is None else objects.get(row[0], [])) for row in rows]
-
-
 def list_logs(connection: Connection, f: LogFilter, page: PageRequest) -> dict[str, Any]:
     """One page of logs with the true total."""
     total = repository.count(connection, repository.log_count_statement(f))
