@@ -11,6 +11,7 @@ log is FAILED / CLIENT_ERROR with the provider's last words.
 import asyncio
 import random
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +25,10 @@ from tidings.enums import AttemptOutcome, FailedReason, LogStatus, Medium
 from tidings.kit.clock import Clock
 
 BATCH = 500
+# The store's side of delivery runs on one thread of its own, beside the event loop that
+# sends: one connection at a time (as SQLite has a single writer anyway), so memory stays
+# what it was however many runs are being delivered.
+STORE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-delivery-store")
 URL_MEDIUMS = frozenset({Medium.MICROSOFT_TEAMS, Medium.WEBHOOK})
 
 
@@ -200,18 +205,19 @@ async def deliver_run(
     tried and when the earliest one left waiting is due again (None: none is).
 
     While a batch is out, the next one is read and the previous one's results are written
-    (on threads), so the provider is kept busy instead of waiting on the store.
+    (on the STORE thread), so the provider is kept busy instead of waiting on the store.
     """
     policy = policy or RetryPolicy()
     channel = channels[run.medium]
     attempted = 0
     writing: asyncio.Future[None] | None = None
-    batch = await asyncio.to_thread(_read_batch, engine, run, 0, clock)
+    loop = asyncio.get_running_loop()
+    batch = await loop.run_in_executor(STORE, _read_batch, engine, run, 0, clock)
     try:
         while batch.ready:
             sending = asyncio.ensure_future(_try_all(channel, batch.messages))
-            reading = asyncio.ensure_future(
-                asyncio.to_thread(_read_batch, engine, run, batch.ready[-1].id, clock)
+            reading = loop.run_in_executor(
+                STORE, _read_batch, engine, run, batch.ready[-1].id, clock
             )
             if writing is not None:
                 await writing
@@ -222,9 +228,7 @@ async def deliver_run(
             )
             for log, attempt in zip(batch.sendable, answers, strict=True):
                 _judge(run, log, attempt, policy, now, verdicts)
-            writing = asyncio.ensure_future(
-                asyncio.to_thread(_write_verdicts, engine, verdicts, now)
-            )
+            writing = loop.run_in_executor(STORE, _write_verdicts, engine, verdicts, now)
             attempted += len(batch.ready)
             batch = await reading
     finally:
