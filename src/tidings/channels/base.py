@@ -84,16 +84,34 @@ class Attempt:
     latency_ms: float = 0.0
 
     @classmethod
+    def answered(
+        cls,
+        outcome: AttemptOutcome,
+        message: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        answer: str = "",
+        *,
+        reason: FailedReason | None = None,
+        retry_after: float | None = None,
+    ) -> "Attempt":
+        """A try as the provider answered it, its answer kept redacted."""
+        return cls(
+            outcome,
+            reason,
+            message,
+            status_code=status_code,
+            provider_request_id=request_id,
+            response_excerpt=redact(answer) or None,
+            retry_after=retry_after,
+        )
+
+    @classmethod
     def delivered(
         cls, status_code: int | None = None, request_id: str | None = None, answer: str = ""
     ) -> "Attempt":
         """The provider accepted the message."""
-        return cls(
-            AttemptOutcome.DELIVERED,
-            status_code=status_code,
-            provider_request_id=request_id,
-            response_excerpt=redact(answer) or None,
-        )
+        return cls.answered(AttemptOutcome.DELIVERED, None, status_code, request_id, answer)
 
     @classmethod
     def failed(
@@ -105,13 +123,8 @@ class Attempt:
         answer: str = "",
     ) -> "Attempt":
         """The provider refused it for good."""
-        return cls(
-            AttemptOutcome.FAILED,
-            reason,
-            message,
-            status_code=status_code,
-            provider_request_id=request_id,
-            response_excerpt=redact(answer) or None,
+        return cls.answered(
+            AttemptOutcome.FAILED, message, status_code, request_id, answer, reason=reason
         )
 
     @classmethod
@@ -123,14 +136,7 @@ class Attempt:
         answer: str = "",
     ) -> "Attempt":
         """A transient failure: worth another try later."""
-        return cls(
-            AttemptOutcome.RETRY,
-            None,
-            message,
-            status_code=status_code,
-            provider_request_id=request_id,
-            response_excerpt=redact(answer) or None,
-        )
+        return cls.answered(AttemptOutcome.RETRY, message, status_code, request_id, answer)
 
     @classmethod
     def rate_limited(
@@ -142,13 +148,12 @@ class Attempt:
         answer: str = "",
     ) -> "Attempt":
         """The provider asked to wait `seconds` before the next try."""
-        return cls(
+        return cls.answered(
             AttemptOutcome.RATE_LIMITED,
-            None,
             message,
-            status_code=status_code,
-            provider_request_id=request_id,
-            response_excerpt=redact(answer) or None,
+            status_code,
+            request_id,
+            answer,
             retry_after=max(0.0, seconds),
         )
 

@@ -229,13 +229,7 @@ def _submit_once(
             connection, event.type, event.idempotency_key, _payload(event), now
         )
         context, failure = _context_or_failure(connection, event, public_url)
-        plans = plan_runs(
-            event,
-            context,
-            failure,
-            catalog.workspace_settings(connection),
-            webhooks=_webhook_wanted(connection, context),
-        )
+        plans = _plan_from_store(connection, event, context, failure)
         summary = context.summary(display_name(event.type)) if context else display_name(event.type)
         object_keys = (
             logs_repository.upsert_objects(connection, context.object_rows()) if context else {}
@@ -260,6 +254,19 @@ def _submit_once(
         answer = EventAnswer(event_id=event_id, notification_type=event.type, runs=created)
         repository.save_answer(connection, event_id, answer.model_dump(mode="json", by_alias=True))
     return answer, [run.id for run in created if run.status is RunStatus.CREATED]
+
+
+def _plan_from_store(
+    connection: Connection, event: EventIn, context: Context | None, failure: str | None
+) -> list[RunPlan]:
+    """`plan_runs` with the workspace's settings and webhooks as stored."""
+    return plan_runs(
+        event,
+        context,
+        failure,
+        catalog.workspace_settings(connection),
+        webhooks=_webhook_wanted(connection, context),
+    )
 
 
 def _webhook_wanted(connection: Connection, context: Context | None) -> bool:
@@ -326,13 +333,7 @@ def preview_event(
     check_event(event)
     with engine.connect() as connection:
         context, failure = _context_or_failure(connection, event, public_url, backstage_url)
-        plans = plan_runs(
-            event,
-            context,
-            failure,
-            catalog.workspace_settings(connection),
-            webhooks=_webhook_wanted(connection, context),
-        )
+        plans = _plan_from_store(connection, event, context, failure)
         runs = [_preview_run(connection, context, plan, clock, limit) for plan in plans]
     return PreviewAnswer(notification_type=event.type, runs=runs)
 
