@@ -24,7 +24,9 @@ from tidings.engine.repository import Outcome, ReadyLog, Retry, RunRecord
 from tidings.enums import AttemptOutcome, FailedReason, LogStatus, Medium
 from tidings.kit.clock import Clock
 
-BATCH = 500
+# Logs handed to a medium at a time: larger batches drain the medium's workers less often
+# (1,000 against 500: 436-447 us of sender CPU per webhook against 461-475).
+BATCH = 1000
 # The store's side of delivery runs on one thread of its own, beside the event loop that
 # sends: one connection at a time (as SQLite has a single writer anyway), so memory stays
 # what it was however many runs are being delivered.
