@@ -161,7 +161,7 @@ class Attempt:
 class Channel(Protocol):
     """A medium that can deliver messages.
 
-    The delivery stage hands over a batch at a time (up to a few hundred messages of one
+    The delivery stage hands over a batch at a time (up to a thousand messages of one
     run); a network medium sends them concurrently within its own limits, a local one can
     write them at once.
     """
