@@ -150,7 +150,8 @@ class TestTiles:
             admin.get(HOME)
         finally:
             event.remove(admin.engine, "before_cursor_execute", remember)
-        assert sum("notification_log_tallies" in statement for statement in statements) == 2
+        # Two tiles and the chart of logs per day.
+        assert sum("notification_log_tallies" in statement for statement in statements) == 3
 
 
 def mixed_runs(admin: Admin) -> dict[str, int]:
@@ -235,7 +236,7 @@ class TestRunsList:
     ) -> None:
         ids = mixed_runs(admin)
         html = admin.get(f"{HOME}?mediums=MICROSOFT_TEAMS").text
-        row = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+        row = re.search(r"<table class=\"runs\">.*?<tbody>(.*?)</tbody>", html, re.S)
         assert row is not None
         cells = row.group(1)
         assert '<time datetime="2026-11-01T12:03:00.000Z" data-local>' in cells

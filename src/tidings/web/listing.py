@@ -1,8 +1,9 @@
-"""The runs list's URL: the page's defaults, the filter form's state, and paging links.
+"""The lists' URLs: the pages' defaults, the filter forms' state, and paging links.
 
-The query string uses the parameter names of `GET /api/v1/notifications/logs/run`, so a
-link copied from the page and an API call filter alike (the page differs only in its
-defaults: every run, not only delivered ones, as decisions.md says, and 50 to a page).
+The query strings use the parameter names of `GET /api/v1/notifications/logs/run` (the
+runs) and `GET /api/v1/notifications/logs` (the logs), so a link copied from the page and
+an API call filter alike (the pages differ only in their defaults: every run, not only
+delivered ones, as decisions.md says, and 50 to a page).
 """
 
 from collections.abc import Callable
@@ -14,8 +15,12 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from tidings.enums import (
+    FailedReason,
+    IgnoredReason,
+    LogStatus,
     Medium,
     NotificationType,
+    RecipientType,
     RunFailedReason,
     RunIgnoredReason,
     RunStatus,
@@ -24,17 +29,24 @@ from tidings.enums import (
 from tidings.web.pages import medium_label, reason_label, status_label, type_name
 
 LIST_PATH = "/admin/notifications"
+LOGS_PATH = "/admin/notifications/logs"
+EXPORT_PATH = "/admin/notifications/logs/export"
 DEFAULT_PAGE_SIZE = 50
 PAGE_DEFAULTS = (("deliveredOnly", "false"), ("pageSize", str(DEFAULT_PAGE_SIZE)))
+LOG_PAGE_DEFAULTS = (("pageSize", str(DEFAULT_PAGE_SIZE)),)
 PAGE_SIZES = ("25", "50", "100", "250")
+# What the logs' export leaves out of the list's URL: it exports every page.
+NOT_EXPORTED = frozenset({"page", "pageSize"})
 
 
-def with_page_defaults(request: Request) -> Request:
+def with_page_defaults(
+    request: Request, defaults: tuple[tuple[str, str], ...] = PAGE_DEFAULTS
+) -> Request:
     """The request as the API's parsers should read it: the page's defaults where the URL
     gives no value."""
     items = request.query_params.multi_items()
     given = {name for name, value in items if value.strip()}
-    items += [(name, value) for name, value in PAGE_DEFAULTS if name not in given]
+    items += [(name, value) for name, value in defaults if name not in given]
     scope = dict(request.scope)
     scope["query_string"] = urlencode(items).encode()
     return Request(scope)
@@ -102,6 +114,12 @@ def _members(enum: type[StrEnum], label: Callable[[str], str]) -> list[tuple[str
     return [(member.value, label(member.value)) for member in enum]
 
 
+def _order_and_size(params: QueryParams) -> tuple[str, str, tuple[str, ...]]:
+    page_size = _first(params, "pageSize") or str(DEFAULT_PAGE_SIZE)
+    sizes = PAGE_SIZES if page_size in PAGE_SIZES else (*PAGE_SIZES, page_size)
+    return (_first(params, "orderBy") or SortOrder.DESC.value).upper(), page_size, sizes
+
+
 def filter_form(params: QueryParams) -> FilterForm:
     """The filter form for the URL's query (the page's defaults applied)."""
     types = sorted(
@@ -117,18 +135,88 @@ def filter_form(params: QueryParams) -> FilterForm:
         ),
         _group(params, "failedReasons", "Failed reasons", _members(RunFailedReason, reason_label)),
     )
-    page_size = _first(params, "pageSize") or str(DEFAULT_PAGE_SIZE)
-    sizes = PAGE_SIZES if page_size in PAGE_SIZES else (*PAGE_SIZES, page_size)
+    order, page_size, sizes = _order_and_size(params)
     return FilterForm(
         groups=groups,
         search=_first(params, "searchQuery"),
         from_date=_first(params, "fromDate"),
         until_date=_first(params, "untilDate"),
         delivered_only=_first(params, "deliveredOnly").lower() in {"true", "1", "yes", "on"},
-        order=(_first(params, "orderBy") or SortOrder.DESC.value).upper(),
+        order=order,
         page_size=page_size,
         page_sizes=sizes,
     )
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    """A filter typed in: values separated by commas, as the API reads them."""
+
+    name: str
+    label: str
+    hint: str
+    value: str
+
+
+@dataclass(frozen=True)
+class LogFilterForm:
+    """The logs' filter form: the URL's values, even those that did not parse."""
+
+    groups: tuple[ChoiceGroup, ...]
+    texts: tuple[TextFilter, ...]
+    from_date: str
+    until_date: str
+    order: str
+    page_size: str
+    page_sizes: tuple[str, ...]
+
+
+def _typed(params: QueryParams, name: str, label: str, hint: str) -> TextFilter:
+    values = [value.strip() for value in params.getlist(name) if value.strip()]
+    return TextFilter(name, label, hint, ", ".join(values))
+
+
+def log_filter_form(params: QueryParams) -> LogFilterForm:
+    """The logs' filter form for the URL's query (the page's defaults applied)."""
+    types = sorted(
+        ((kind.value, type_name(kind.value)) for kind in NotificationType),
+        key=lambda pair: pair[1],
+    )
+    groups = (
+        _group(params, "notificationTypes", "Notification types", types),
+        _group(params, "statuses", "Statuses", _members(LogStatus, status_label)),
+        _group(params, "mediums", "Mediums", _members(Medium, medium_label)),
+        _group(params, "recipientTypes", "Recipient types", _members(RecipientType, reason_label)),
+        _group(params, "ignoredReasons", "Ignored reasons", _members(IgnoredReason, reason_label)),
+        _group(params, "failedReasons", "Failed reasons", _members(FailedReason, reason_label)),
+    )
+    texts = (
+        _typed(params, "recipientEmails", "Recipient emails", "Any case."),
+        _typed(params, "recipientChannels", "Channels", "Slack or Teams; '#' optional."),
+        _typed(params, "recipientEntityIds", "Entity ids", "Numbers."),
+        _typed(params, "notificationRunIds", "Run ids", "Numbers."),
+    )
+    order, page_size, sizes = _order_and_size(params)
+    return LogFilterForm(
+        groups=groups,
+        texts=texts,
+        from_date=_first(params, "fromDate"),
+        until_date=_first(params, "untilDate"),
+        order=order,
+        page_size=page_size,
+        page_sizes=sizes,
+    )
+
+
+def export_href(params: QueryParams, extension: str) -> str:
+    """The URL of the export of every log the list's filters select."""
+    items = [
+        (name, value)
+        for name, value in params.multi_items()
+        if name not in NOT_EXPORTED and value.strip()
+    ]
+    query = urlencode(items)
+    return f"{EXPORT_PATH}.{extension}" + (f"?{query}" if query else "")
 
 
 def page_href(params: QueryParams, page: int, path: str = LIST_PATH) -> str:

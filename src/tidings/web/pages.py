@@ -113,10 +113,14 @@ def secured(response: Response) -> Response:
     return response
 
 
+def render_text(template: str, context: dict[str, Any]) -> str:
+    """A template rendered to HTML text (a part of a page)."""
+    return TEMPLATES.get_template(template).render(context)
+
+
 def render(template: str, context: dict[str, Any], status: int = 200) -> Response:
     """A template rendered to an HTML response with the page headers."""
-    html = TEMPLATES.get_template(template).render(context)
-    return secured(HTMLResponse(html, status_code=status))
+    return secured(HTMLResponse(render_text(template, context), status_code=status))
 
 
 def redirect(location: str) -> Response:

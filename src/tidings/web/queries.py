@@ -1,8 +1,10 @@
-"""What the admin pages show, read through the repositories of the API and the catalog.
+"""What the admin pages show, read through the repositories of the API, the catalog and
+the admin page.
 
 No SQL is written here: the tiles count with the read API's statements (which sum the
-trigger-kept tallies for whole days), the runs list is the API's own `list_runs`, and the
-run detail is the engine's `run_detail`.
+trigger-kept tallies for whole days), the chart sums the tallies by day, the runs and logs
+lists are the API's own `list_runs` and `list_logs`, and the run detail is the engine's
+`run_detail`.
 """
 
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from tidings.logs import repository as logs_repository
 from tidings.logs import service as logs_service
 from tidings.logs.filters import LogFilter, RunFilter
 from tidings.notification_types import TYPE_INFO, display_name
+from tidings.web import repository
+from tidings.web.chart import CHART_STATUSES, DailyChart, daily_chart, day_number
 
 TILE_WINDOW = timedelta(days=7)
 
@@ -157,3 +161,18 @@ def run_page(
         if content is not None:
             log["content"] = {"subject": content[0], "text": content[1]}
     return body
+
+
+def logs_per_day(connection: Connection, now: datetime, retention_days: int) -> DailyChart:
+    """Delivered, failed and ignored logs on each UTC day of the retention window up to
+    today, summed from the tallies."""
+    today = now.date()
+    last = day_number(today)
+    first = last - retention_days + 1
+    rows = repository.daily_tallies(connection, first, last, CHART_STATUSES)
+    return daily_chart(rows, today, retention_days)
+
+
+def logs_page(connection: Connection, f: LogFilter, page: PageRequest) -> dict[str, Any]:
+    """One page of logs as the API answers it."""
+    return logs_service.list_logs(connection, f, page)

@@ -1,5 +1,6 @@
-"""The admin page's routes: sign-in and out, the runs list with its tiles, a run, the
-workspace settings. HTML for people; the API's OpenAPI document does not list them."""
+"""The admin page's routes: sign-in and out, the runs list with its tiles and chart, the
+logs list and its export, a run and its live tail, the workspace settings. HTML for people;
+the API's OpenAPI document does not list them."""
 
 import asyncio
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.staticfiles import StaticFiles
 
 from tidings.auth.permissions import PERMISSION_LABELS
@@ -18,11 +19,19 @@ from tidings.enums import RunStatus
 from tidings.kit import query
 from tidings.kit.errors import ApiError, RateLimitExceededError
 from tidings.kit.pagination import PageRequest
-from tidings.logs.endpoints import READERS, _page_request, run_filter_of
-from tidings.logs.filters import RunFilter
+from tidings.logs.endpoints import READERS, _page_request, log_filter_of, run_filter_of
+from tidings.logs.filters import LogFilter, RunFilter
 from tidings.runtime import runtime_of
-from tidings.web import listing, queries
-from tidings.web.pages import STATIC_DIRECTORY, STATIC_PATH, redirect, render, secured
+from tidings.web import listing, live, queries, repository
+from tidings.web.export import ExportFormat, export_chunks, export_filename
+from tidings.web.pages import (
+    STATIC_DIRECTORY,
+    STATIC_PATH,
+    redirect,
+    render,
+    render_text,
+    secured,
+)
 from tidings.web.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -251,13 +260,16 @@ async def notifications(request: Request) -> Response:
         error = refused.details or refused.message
     htmx = _is_htmx(request)
 
-    def read() -> tuple[dict[str, Any] | None, queries.Tiles | None]:
+    def read() -> tuple[dict[str, Any] | None, queries.Tiles | None, Any]:
         with runtime.engine.connect() as connection:
             runs = None if asked is None else queries.runs_page(connection, *asked)
-            tiles = None if htmx else queries.tiles(connection, runtime.clock())
-        return runs, tiles
+            if htmx:
+                return runs, None, None
+            now = runtime.clock()
+            chart = queries.logs_per_day(connection, now, runtime.settings.retention_days)
+            return runs, queries.tiles(connection, now), chart
 
-    runs, tiles = await off_loop(read)
+    runs, tiles, chart = await off_loop(read)
     paging = None
     if asked is not None and runs is not None:
         page = asked[1]
@@ -268,6 +280,8 @@ async def notifications(request: Request) -> Response:
         400 if error else 200,
         section="logs",
         tiles=tiles,
+        chart=chart,
+        retention_days=runtime.settings.retention_days,
         form=listing.filter_form(listed.query_params),
         runs=None if runs is None else runs["runs"],
         paging=paging,
@@ -297,6 +311,7 @@ async def _run_response(
         message = f"Run {run_id} does not exist (runs are kept for 30 days)."
         return _error_page(session, 404, "No such run", message)
     path = f"{RUN_PATH}/{run_id}"
+    query = f"?{request.url.query}" if request.url.query else ""
     return _page(
         "run.html",
         session,
@@ -307,6 +322,7 @@ async def _run_response(
         resend_error=resend_error,
         paging=listing.paging(params, page, page_size, run["total"], path),
         content_retention_days=runtime.settings.content_retention_days,
+        live_events=f"{path}/events{query}" if run["status"] == RunStatus.CREATED else None,
     )
 
 
@@ -320,6 +336,71 @@ async def run_page(request: Request, run_id: str) -> Response:
     if number is None:
         return _error_page(session, 404, "No such run", f"There is no run {run_id}.")
     return await _run_response(request, session, number)
+
+
+def _plain(text: str, status: int) -> Response:
+    return secured(Response(text, status_code=status, media_type="text/plain"))
+
+
+@router.get(RUN_PATH + "/{run_id}/events")
+async def run_events(request: Request, run_id: str) -> Response:
+    """The run's live tail: its live part again whenever it changes, until it settles."""
+    token = request.cookies.get(SESSION_COOKIE)
+    session = await _current_session(request)
+    if session is None or token is None:
+        # An EventSource gives up on an answer that is not 200: no redirect to follow.
+        return _plain("Sign in first.", 401)
+    number = _run_id(run_id)
+    if number is None:
+        return _plain(f"There is no run {run_id}.", 404)
+    params = request.query_params
+    try:
+        page, page_size = LOG_PAGE.parse(params), LOG_PAGE_SIZE.parse(params)
+    except ApiError as refused:
+        return _plain(refused.details or refused.message, 400)
+    return await _live_tail(request, session, token, number, page, page_size)
+
+
+async def _live_tail(
+    request: Request, session: AdminSession, token: str, run_id: int, page: int, page_size: int
+) -> Response:
+    runtime = runtime_of(request)
+    path = f"{RUN_PATH}/{run_id}"
+
+    def look() -> live.Look:
+        with runtime.engine.connect() as connection:
+            if session_of(connection, token, runtime.clock()) is None:
+                return live.Look(signed_in=False, progress=None)
+            return live.Look(True, repository.run_progress(connection, run_id))
+
+    async def look_off_loop() -> live.Look:
+        return await off_loop(look)
+
+    if (await look_off_loop()).progress is None:
+        return _plain(f"There is no run {run_id}.", 404)
+
+    def read_run() -> dict[str, Any] | None:
+        with runtime.engine.connect() as connection:
+            return queries.run_page(connection, run_id, page, page_size)
+
+    async def render_live() -> str:
+        run = await off_loop(read_run)
+        if run is None:
+            return ""
+        paging = listing.paging(request.query_params, page, page_size, run["total"], path)
+        context = {
+            "session": session,
+            "run": run,
+            "paging": paging,
+            "content_retention_days": runtime.settings.content_retention_days,
+        }
+        return render_text("partials/run_live.html", context)
+
+    events = live.live_events(look_off_loop, render_live, request.is_disconnected)
+    response = StreamingResponse(events, media_type="text/event-stream")
+    # No proxy may hold the events back to send them in one piece.
+    response.headers["X-Accel-Buffering"] = "no"
+    return secured(response)
 
 
 @router.post(RUN_PATH + "/{run_id}/resend")
@@ -360,3 +441,82 @@ async def workspace_settings(request: Request) -> Response:
 
     view = await off_loop(read)
     return _page("settings.html", session, section="settings", view=view)
+
+
+@router.get(listing.LOGS_PATH)
+async def logs_list(request: Request) -> Response:
+    """The per-recipient logs with every log filter of the API, paged (the list alone for
+    htmx), with links to export them."""
+    session = await _current_session(request)
+    if session is None:
+        return _to_sign_in(request)
+    runtime = runtime_of(request)
+    listed = listing.with_page_defaults(request, listing.LOG_PAGE_DEFAULTS)
+    asked: tuple[LogFilter, PageRequest] | None = None
+    error: str | None = None
+    try:
+        asked = log_filter_of(listed), _page_request(listed)
+    except ApiError as refused:
+        error = refused.details or refused.message
+
+    def read() -> dict[str, Any] | None:
+        if asked is None:
+            return None
+        with runtime.engine.connect() as connection:
+            return queries.logs_page(connection, *asked)
+
+    found = await off_loop(read)
+    paging = None
+    if asked is not None and found is not None:
+        page = asked[1]
+        paging = listing.paging(
+            request.query_params, page.page, page.page_size, found["total"], listing.LOGS_PATH
+        )
+    htmx = _is_htmx(request)
+    response = _page(
+        "partials/logs.html" if htmx else "logs.html",
+        session,
+        400 if error else 200,
+        section="recipients",
+        form=listing.log_filter_form(listed.query_params),
+        logs=None if found is None else found["logs"],
+        paging=paging,
+        error=error,
+        oob=htmx,
+        csv_href=listing.export_href(request.query_params, ExportFormat.CSV.value),
+        ndjson_href=listing.export_href(request.query_params, ExportFormat.NDJSON.value),
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.get(listing.EXPORT_PATH + ".{extension}")
+async def logs_export(request: Request, extension: str) -> Response:
+    """Every log the filters select, as a CSV or NDJSON file, streamed a page at a time."""
+    session = await _current_session(request)
+    if session is None:
+        return _to_sign_in(request)
+    try:
+        export_format = ExportFormat(extension)
+    except ValueError:
+        return _error_page(session, 404, "No such export", "Exports are .csv or .ndjson.")
+    try:
+        f, order = log_filter_of(request), _page_request(request).order
+    except ApiError as refused:
+        message = refused.details or refused.message
+        return _error_page(session, 400, "These filters cannot be exported", message)
+    runtime = runtime_of(request)
+
+    async def read_page(after: repository.LogCursor | None, size: int) -> Any:
+        def read() -> Any:
+            with runtime.engine.connect() as connection:
+                return repository.log_export_page(connection, f, order, after, size)
+
+        return await off_loop(read)
+
+    name = export_filename(export_format, runtime.clock())
+    response = StreamingResponse(
+        export_chunks(export_format, read_page), media_type=export_format.media_type
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return secured(response)

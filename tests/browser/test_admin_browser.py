@@ -1,0 +1,122 @@
+"""The admin page in real headless Chromium: sign in, read the tiles and the chart, filter the
+runs, open a run, resend it and watch it deliver without a reload, read and export the logs.
+A screenshot of each main page is saved under test-artifacts/screenshots.
+
+Playwright's `expect` waits for what the page must come to show; no test sleeps.
+"""
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+from sqlalchemy import text
+
+from tests.browser.conftest import HOOK, Served, screenshot
+from tidings.emulators.faults import FaultRule
+
+LIVE_TIMEOUT_MS = 20_000
+
+
+def sign_in(page: Any, served: Served, path: str = "/admin") -> None:
+    """Sign in through the form, from a page that asks for it."""
+    page.goto(served.url(path))
+    expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))
+    page.get_by_label("API key").fill(served.key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def scalar(served: Served, statement: str) -> int:
+    """One number from the store."""
+    with served.harness.runtime.engine.connect() as connection:
+        return int(connection.execute(text(statement)).scalar_one())
+
+
+def test_sign_in_and_read_the_tiles_and_the_chart(page: Any, served: Served) -> None:
+    sign_in(page, served)
+
+    expect(page).to_have_url(served.url("/admin/notifications"))
+    delivered = scalar(served, "SELECT count(*) FROM notification_logs WHERE status = 'DELIVERED'")
+    failed = scalar(served, "SELECT count(*) FROM notification_logs WHERE status = 'FAILED'")
+    expect(page.locator("#tile-delivered")).to_have_text(str(delivered))
+    expect(page.locator("#tile-failed")).to_have_text(str(failed))
+    expect(page.locator("#chart-total-delivered")).to_have_text(str(delivered))
+    today = page.locator('g.day[data-day="2026-12-02"] > title')
+    expect(today).to_contain_text(f"{delivered} delivered (")
+    page.get_by_text("Numbers by day").click()
+    expect(page.locator(".chart-table table")).to_be_visible()
+    screenshot(page, "notifications")
+
+
+def test_filter_the_runs_without_a_reload(page: Any, served: Served) -> None:
+    sign_in(page, served)
+    page.evaluate("window.stillTheSamePage = true")
+    page.locator("summary", has_text="Mediums").click()
+    page.get_by_role("checkbox", name="Webhook", exact=True).check()
+
+    expect(page).to_have_url(re.compile(r"mediums=WEBHOOK"))
+    expect(page.locator("#mediums-count")).to_have_text("(1 selected)")
+    rows = page.locator("table.runs tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.locator(".medium")).to_have_text(["Webhook", "Webhook"])
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_open_a_run_resend_it_and_watch_it_deliver(page: Any, served: Served) -> None:
+    sign_in(page, served, "/admin/notifications?mediums=WEBHOOK&statuses=FAILED")
+    page.locator("table.runs tbody tr a").first.click()
+    expect(page.locator("#run-live > .facts")).to_contain_text("Failed")
+    screenshot(page, "run")
+
+    # The receiver is back but slow: the resent run stays CREATED while it waits.
+    served.suite.webhook.faults.clear()
+    served.suite.webhook.faults.add(FaultRule.delay(3.0, match=HOOK, times=1))
+    page.get_by_role("button", name="Resend").click()
+
+    expect(page.locator("#live-note")).to_be_visible()
+    status = page.locator("#run-live > .facts .status")
+    expect(status).to_have_text("Created")
+    page.evaluate("window.stillTheSamePage = true")
+    expect(status).to_have_text("Completed", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#run-live > .facts")).to_contain_text("Delivered")
+    expect(page.locator("#live-note")).to_have_text(
+        "The run has finished delivering; this page shows how it ended."
+    )
+    assert page.evaluate("window.stillTheSamePage") is True
+    expect(page.locator("#run-live .chain > li")).to_have_count(2)
+    screenshot(page, "run-resent")
+
+
+def test_read_and_export_the_logs(page: Any, served: Served) -> None:
+    sign_in(page, served, "/admin/notifications/logs")
+    page.locator("summary", has_text="Mediums").click()
+    page.get_by_role("checkbox", name="Email", exact=True).check()
+    expect(page).to_have_url(re.compile(r"mediums=EMAIL"))
+    emails = scalar(served, "SELECT count(*) FROM notification_logs WHERE medium = 'EMAIL'")
+    expect(page.locator("table.logs tbody tr")).to_have_count(emails)
+    screenshot(page, "logs")
+
+    with page.expect_download() as caught:
+        page.locator("#export-csv").click()
+    download = caught.value
+    assert re.fullmatch(r"notification-logs-\d{8}T\d{6}Z\.csv", download.suggested_filename)
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert rows[0][:5] == ["id", "runId", "type", "medium", "status"]
+    assert {row[3] for row in rows[1:]} == {"EMAIL"}
+    assert len(rows) == emails + 1
+
+
+def test_the_settings_page(page: Any, served: Served) -> None:
+    sign_in(page, served, "/admin/notifications/settings")
+    expect(page.get_by_role("heading", name="Workspace notifications")).to_be_visible()
+    screenshot(page, "settings")
+
+
+def test_signing_out_ends_the_session(page: Any, served: Served) -> None:
+    sign_in(page, served)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You signed out.")).to_be_visible()
+    page.goto(served.url("/admin/notifications"))
+    expect(page).to_have_url(re.compile(r"/admin/sign-in"))
