@@ -120,3 +120,60 @@ def test_signing_out_ends_the_session(page: Any, served: Served) -> None:
     expect(page.get_by_text("You signed out.")).to_be_visible()
     page.goto(served.url("/admin/notifications"))
     expect(page).to_have_url(re.compile(r"/admin/sign-in"))
+
+
+# WCAG 2 contrast of each element's text against the first opaque background behind it.
+CONTRAST_SCRIPT = """
+() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b]
+    .map((v) => v / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] === 1)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll("main *, header *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.closest("svg") || !el.getClientRects().length) continue;
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) worst.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)}`);
+  }
+  return worst;
+}
+"""
+
+
+def test_the_pages_work_from_the_keyboard_and_their_text_has_enough_contrast(
+    page: Any, served: Served
+) -> None:
+    page.goto(served.url("/admin"))
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to main content")
+    page.get_by_label("API key").focus()
+    page.keyboard.type(served.key)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(served.url("/admin/notifications"))
+
+    page.get_by_label("Search").focus()
+    page.keyboard.type("Payments")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"searchQuery=Payments"))
+    first_run = page.locator("table.runs tbody tr a").first
+    first_run.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/notifications/runs/\d+"))
+
+    for path in (
+        "/admin/notifications",
+        "/admin/notifications/logs",
+        "/admin/notifications/settings",
+    ):
+        page.goto(served.url(path))
+        assert page.evaluate(CONTRAST_SCRIPT) == [], path
