@@ -391,6 +391,7 @@ async def _live_tail(
         context = {
             "session": session,
             "run": run,
+            "resendable": run["status"] in RESENDABLE,
             "paging": paging,
             "content_retention_days": runtime.settings.content_retention_days,
         }
