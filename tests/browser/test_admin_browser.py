@@ -177,3 +177,19 @@ def test_the_pages_work_from_the_keyboard_and_their_text_has_enough_contrast(
     ):
         page.goto(served.url(path))
         assert page.evaluate(CONTRAST_SCRIPT) == [], path
+
+
+def test_times_show_in_the_browsers_zone_with_the_zone_on_hover(
+    browser: Any, served: Served
+) -> None:
+    context = browser.new_context(timezone_id="America/New_York", locale="en-US")
+    try:
+        page = context.new_page()
+        sign_in(page, served)
+        first = page.locator("table.runs tbody time").first
+        # The runs were made at 12:00 UTC on 2 December: 7:00 in New York (EST).
+        expect(first).to_have_attribute("title", "America/New_York")
+        expect(first).to_contain_text("7:00")
+        expect(first).to_have_attribute("datetime", re.compile(r"^2026-12-02T12:00:00"))
+    finally:
+        context.close()
