@@ -203,6 +203,26 @@ class TestWhatIsKept:
             "contents": before[CONTENTS]
         }
 
+    def test_a_logs_attempts_go_with_it(self, store: Store) -> None:
+        runtime = store.open()
+        for age in AGES.values():
+            notify_at(runtime, NOW - age)
+
+        runtime.purge(NOW)
+
+        with runtime.engine.connect() as connection:
+            orphans = connection.execute(
+                text(
+                    "SELECT count(*) FROM notification_attempts a LEFT JOIN notification_logs l "
+                    "ON l.id = a.log_id WHERE l.id IS NULL"
+                )
+            ).scalar_one()
+            kept = connection.execute(
+                text("SELECT count(*) FROM notification_attempts")
+            ).scalar_one()
+        assert orphans == 0
+        assert kept > 0
+
     def test_purge_reports_what_it_deleted_and_a_second_purge_deletes_nothing(
         self, store: Store
     ) -> None:
