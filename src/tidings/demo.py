@@ -52,10 +52,7 @@ def start_emulators() -> EmulatorSuite:
 def delivery_settings(suite: EmulatorSuite) -> dict[str, Any]:
     """Settings that deliver to the emulators, unpaced (the backfill replays two weeks of
     messages in a minute; pacing would stretch it to hours)."""
-    settings: dict[str, Any] = {
-        name.removeprefix("TIDINGS_").lower(): value
-        for name, value in suite.tidings_settings().items()
-    }
+    settings: dict[str, Any] = suite.settings_fields()
     settings["slack_per_channel_per_second"] = 0
     settings["teams_per_webhook_per_second"] = 0
     return settings

@@ -141,10 +141,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
         slack_channels=[SlackChannel(SLACK_CHANNEL)],
         slack_users=[SlackUser(ADA), SlackUser(BEN)],
     ) as suite:
-        settings = {
-            name.removeprefix("TIDINGS_").lower(): value
-            for name, value in suite.tidings_settings().items()
-        }
+        settings = suite.settings_fields()
         with open_harness(f"sqlite:///{store}", directory, **settings, **SETTINGS) as harness:
             # Playwright's sync API runs an event loop on this thread: the engine, which
             # runs one of its own, delivers the first runs on another.

@@ -65,10 +65,7 @@ def suite() -> Iterator[EmulatorSuite]:
 def harness(suite: EmulatorSuite, database_url: str, tmp_path: Path) -> Iterator[Harness]:
     """The engine delivering to the emulators, with the payments catalog loaded."""
     suite.reset()
-    settings = {
-        name.removeprefix("TIDINGS_").lower(): value
-        for name, value in suite.tidings_settings().items()
-    }
+    settings = suite.settings_fields()
     with open_harness(database_url, tmp_path, **settings, **RETRY_SETTINGS) as opened:
         opened.load(
             team(
@@ -283,10 +280,7 @@ class TestTheEmbeddedRunner:
     ) -> None:
         # The real clock here: the runner waits (briefly) for each retry's due time.
         suite.reset()
-        settings = {
-            name.removeprefix("TIDINGS_").lower(): value
-            for name, value in suite.tidings_settings().items()
-        }
+        settings = suite.settings_fields()
         runtime = Runtime.from_settings(
             Settings(
                 database_url=database_url,

@@ -346,10 +346,7 @@ class TestTls:
     def test_the_emulators_settings_with_starttls_deliver_over_tls(
         self, suite: EmulatorSuite
     ) -> None:
-        settings: dict[str, Any] = {
-            name.removeprefix("TIDINGS_").lower(): value
-            for name, value in suite.tidings_settings().items()
-        }
+        settings: dict[str, Any] = suite.settings_fields()
         settings["smtp_security"] = "starttls"
         channels = build_channels(
             Settings(_env_file=None, **settings), create_engine("sqlite://"), system_clock

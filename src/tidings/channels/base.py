@@ -193,6 +193,12 @@ class PerLoop(Generic[Made]):
             self._made, self._loop = self._make(), loop
         return self._made
 
+    def take_own(self) -> Made | None:
+        """The object made in the running loop, if any, forgetting it (to be closed)."""
+        made = self._made if self._loop is asyncio.get_running_loop() else None
+        self._made = self._loop = None
+        return made
+
 
 class Pacer:
     """At most `per_second` sends a second to each destination, and a pause for one that

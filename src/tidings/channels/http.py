@@ -5,7 +5,6 @@ aiohttp rather than httpx: posting small bodies to a local receiver on two cores
 client reached about twenty times httpx's async client's rate.
 """
 
-import asyncio
 import ipaddress
 import math
 import socket
@@ -20,7 +19,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from aiohttp.tracing import Trace
 
-from tidings.channels.base import Attempt
+from tidings.channels.base import Attempt, PerLoop
 from tidings.enums import FailedReason
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -181,24 +180,22 @@ class SessionHolder:
     def __init__(
         self, allowed: Sequence[Network] | None, timeout_s: float, concurrency: int
     ) -> None:
-        self._allowed = None if allowed is None else tuple(allowed)
-        self._timeout_s, self._concurrency = timeout_s, concurrency
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        guard = None if allowed is None else tuple(allowed)
+        self._sessions = PerLoop(lambda: new_session(guard, timeout_s, concurrency))
 
     def session(self) -> aiohttp.ClientSession:
-        """The session of the running loop, made on first use."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop or self._session.closed:
-            self._session = new_session(self._allowed, self._timeout_s, self._concurrency)
-            self._loop = loop
-        return self._session
+        """The session of the running loop, made on first use (again once closed)."""
+        session = self._sessions.get()
+        if session.closed:
+            self._sessions.take_own()
+            session = self._sessions.get()
+        return session
 
     async def close(self) -> None:
         """Close the session, if it belongs to the running loop."""
-        if self._session is not None and self._loop is asyncio.get_running_loop():
-            await self._session.close()
-        self._session = self._loop = None
+        session = self._sessions.take_own()
+        if session is not None:
+            await session.close()
 
 
 async def post_json(

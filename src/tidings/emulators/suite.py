@@ -215,6 +215,14 @@ class EmulatorSuite:
         """The URL of one webhook receiver."""
         return f"{self.base_url('webhook')}/hooks/{quote(name, safe='')}"
 
+    def settings_fields(self) -> dict[str, str]:
+        """`tidings_settings()` by the names of tidings' Settings fields (`slack_bot_token`),
+        for building a Settings in the same process."""
+        return {
+            name.removeprefix("TIDINGS_").lower(): value
+            for name, value in self.tidings_settings().items()
+        }
+
     def tidings_settings(self) -> dict[str, str]:
         """The `TIDINGS_*` settings that point tidings at these emulators.
 
