@@ -110,10 +110,9 @@ def write_catalog(directory: Path, size: int) -> Path:
     return directory
 
 
-def build_store(directory: Path, size: int) -> tuple[str, float]:
-    """A migrated SQLite store holding the generated catalog; its URL and import seconds."""
+def build_store(directory: Path, catalog: Path) -> tuple[str, float]:
+    """A migrated SQLite store holding the catalog; its URL and import seconds."""
     url = f"sqlite:///{directory / 'tidings.db'}"
-    catalog = write_catalog(directory / "catalog", size)
     engine = create_db_engine(url)
     try:
         upgrade(engine)
@@ -331,7 +330,7 @@ def wait_settled(
 def measure(directory: Path, size: int, timeout: float) -> Measurement:
     """Build the store for `size` recipients, serve it fresh, send the event, wait."""
     show(f"\n{size:,} recipients: writing and importing the catalog in {directory}")
-    url, import_seconds = build_store(directory, size)
+    url, import_seconds = build_store(directory, write_catalog(directory / "catalog", size))
     show(f"  imported in {import_seconds:.1f} s")
     secret = create_api_key(url)
     measurement = Measurement(size, import_seconds)

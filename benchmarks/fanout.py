@@ -47,8 +47,7 @@ from sqlalchemy import Engine, event, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import show
-from tidings.catalog.service import import_catalog
+from engine import build_store, show
 from tidings.channels.base import Attempt, Channel, OutgoingMessage
 from tidings.emulators import EmulatorSuite, SlackChannel
 from tidings.emulators.received import Received
@@ -56,8 +55,6 @@ from tidings.engine import flows
 from tidings.engine import repository as engine_repository
 from tidings.engine.schemas import EventIn
 from tidings.enums import Medium, RunStatus
-from tidings.kit.db import create_db_engine
-from tidings.kit.migrate import upgrade
 from tidings.kit.standard_webhooks import signature_headers
 from tidings.logs.repository import logs
 from tidings.runtime import Runtime
@@ -213,23 +210,6 @@ def write_paced_catalog(directory: Path) -> Path:
         f"  x-cortex-slack:\n    channels:\n      - {{name: {PACED_CHANNEL}}}\n"
     )
     return directory
-
-
-def build_store(directory: Path, catalog: Path) -> tuple[str, float]:
-    """A migrated SQLite file holding the catalog; its URL and the import's seconds."""
-    url = f"sqlite:///{directory / 'tidings.db'}"
-    engine = create_db_engine(url)
-    try:
-        upgrade(engine)
-        started = time.perf_counter()
-        for outcome in import_catalog(engine, [catalog]):
-            if not outcome.imported:
-                problems = "; ".join(error.render(str(outcome.path)) for error in outcome.errors)
-                raise RuntimeError(f"the generated catalog did not import: {problems}")
-        seconds = time.perf_counter() - started
-    finally:
-        engine.dispose()
-    return url, seconds
 
 
 def event_about(tag: str) -> EventIn:
