@@ -89,6 +89,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_postgres(server, template)
 
 
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, postgres_template: str) -> Iterator[str]:
+    """A freshly migrated, empty PostgreSQL database (for what only PostgreSQL does)."""
+    yield from _fresh_postgres(postgres_server, postgres_template)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -16,7 +16,7 @@ from tidings.engine.delivery import RetryPolicy
 from tidings.enums import Medium
 from tidings.kit.clock import Clock, system_clock
 from tidings.kit.db import create_db_engine, session_factory
-from tidings.kit.ratelimit import RateLimiter
+from tidings.kit.ratelimit import RateLimiter, rate_limiter_for
 from tidings.runner.base import Runner
 from tidings.runner.local import LocalRunner
 from tidings.schedules import retention, ticks
@@ -71,7 +71,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+            rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute, clock),
             clock=clock,
             work_engine=work_engine,
             channels=build_channels(settings, work_engine, clock),

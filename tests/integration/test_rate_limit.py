@@ -14,11 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from tidings.app import create_app
 from tidings.auth import service as keys
 from tidings.auth.permissions import Permission
 from tidings.kit.errors import RateLimitExceededError
+from tidings.kit.ratelimit import RateLimitWindow
 from tidings.runtime import Runtime
 from tidings.settings import Settings
 
@@ -26,6 +28,8 @@ LOGS = "/api/v1/notifications/logs"
 RUNS = "/api/v1/notifications/logs/run"
 ENDPOINTS = [pytest.param(LOGS, id="logs"), pytest.param(RUNS, id="runs")]
 BUDGET = 3
+# Mid-minute, so a test's requests never straddle two windows of the sliding-window counter.
+NOW = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "retryAfter"}
 
 
@@ -50,9 +54,12 @@ def limited(module_database_url: str) -> Iterator[Limited]:
     """An app over the module's store allowing BUDGET requests per minute per client."""
     with ExitStack() as stack:
         runtime = Runtime.from_settings(
-            Settings(database_url=module_database_url, rate_limit_per_minute=BUDGET)
+            Settings(database_url=module_database_url, rate_limit_per_minute=BUDGET),
+            clock=lambda: NOW,
         )
         stack.callback(runtime.close)
+        with runtime.engine.begin() as connection:  # on PostgreSQL budgets live in the store
+            connection.execute(delete(RateLimitWindow))
         app = create_app(runtime)
 
         def connect(address: str) -> TestClient:
@@ -169,7 +176,9 @@ class TestDefaultBudget:
     ) -> None:
         monkeypatch.delenv("TIDINGS_RATE_LIMIT_PER_MINUTE", raising=False)
         monkeypatch.chdir(tmp_path)
-        runtime = Runtime.from_settings(Settings(database_url=f"sqlite:///{tmp_path}/t.db"))
+        runtime = Runtime.from_settings(
+            Settings(database_url=f"sqlite:///{tmp_path}/t.db"), clock=lambda: NOW
+        )
         limiter = runtime.rate_limiter
 
         async def spend_budget_then_one_more() -> None:
@@ -181,3 +190,52 @@ class TestDefaultBudget:
 
         asyncio.run(spend_budget_then_one_more())
         runtime.close()
+
+
+@pytest.mark.postgres
+class TestBudgetSharedByApiProcesses:
+    """On PostgreSQL every API process spends from the same budget, kept in the store."""
+
+    def test_a_key_spending_through_two_processes_has_one_budget(self, postgres_url: str) -> None:
+        settings = Settings(database_url=postgres_url, rate_limit_per_minute=BUDGET)
+        first, second = (Runtime.from_settings(settings, clock=lambda: NOW) for _ in range(2))
+        try:
+            first_client, second_client = (
+                TestClient(create_app(first)),
+                TestClient(create_app(second)),
+            )
+            headers = Limited(first, first_client).key()
+
+            statuses = [
+                client.get(LOGS, headers=headers).status_code
+                for client in (first_client, second_client) * 2
+            ]
+
+            assert statuses == [200] * BUDGET + [429]
+        finally:
+            first.close()
+            second.close()
+
+    def test_concurrent_spending_never_exceeds_the_budget(self, postgres_url: str) -> None:
+        runtimes = [
+            Runtime.from_settings(
+                Settings(database_url=postgres_url, rate_limit_per_minute=25), clock=lambda: NOW
+            )
+            for _ in range(3)
+        ]
+
+        async def spend_once(runtime: Runtime) -> bool:
+            try:
+                await runtime.rate_limiter.spend("key:1")
+            except RateLimitExceededError:
+                return False
+            return True
+
+        async def race() -> list[bool]:
+            return await asyncio.gather(*(spend_once(runtimes[n % 3]) for n in range(60)))
+
+        try:
+            assert sum(asyncio.run(race())) == 25
+        finally:
+            for runtime in runtimes:
+                runtime.close()

@@ -105,7 +105,7 @@ class RateLimitExceededError(Exception):
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limit exceeded; retry after {retry_after:.0f}s")
-        self.retry_after = max(1, ceil(retry_after))
+        self.retry_after = max(1, ceil(round(retry_after, 6)))  # 65.0000001 s is 65, not 66
 
 
 def error_response(request: Request, error: ApiError) -> Response:

@@ -1,30 +1,188 @@
-"""Per-client request budgets, enforced with the `limits` library."""
+"""Per-client request budgets: a sliding one-minute window, kept in memory or in the database.
 
-import time
+The window is the sliding-window counter: two counts a client (this minute's and the last
+one's), the last one weighted by how much of it still lies inside the sliding minute. Unlike
+a fixed window it allows no double burst at a window boundary, and unlike a log of
+timestamps it costs the same for a client making one request a minute or a thousand.
 
-from limits import RateLimitItemPerMinute
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.storage import storage_from_string
+With one process the counts live in memory. Several API processes share one budget through
+the database (PostgreSQL): one statement checks and spends atomically, on an UNLOGGED table
+because a budget is worth nothing after a crash.
+"""
 
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import BigInteger, Engine, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+from starlette.concurrency import run_in_threadpool
+
+from tidings.kit.clock import Clock
 from tidings.kit.errors import RateLimitExceededError
+from tidings.kit.orm import Base
+
+WINDOW_SECONDS = 60
+
+
+class RateLimitWindow(Base):
+    """One client's request count in one minute of the sliding-window counter."""
+
+    __tablename__ = "rate_limit_windows"  # UNLOGGED on PostgreSQL: see migration 0009
+
+    client: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A client's requests in the current and the previous window."""
+
+    current: int
+    previous: int
+
+
+class WindowStore(Protocol):
+    """Where the counts live; `spend` checks and counts in one atomic step."""
+
+    async def spend(self, client: str, window_index: int, weight: float, limit: int) -> bool:
+        """Count a request unless `previous * weight + current + 1` would exceed `limit`."""
+        ...
+
+    async def counts(self, client: str, window_index: int) -> Counts:
+        """The client's counts for this window and the one before."""
+        ...
+
+
+class MemoryWindowStore:
+    """The counts of one process, in a dict (used with SQLite, where there is one process)."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, int, int]] = {}  # client -> (index, current, previous)
+        self._pruned_at = 0
+
+    def _counts(self, client: str, window_index: int) -> Counts:
+        index, current, previous = self._windows.get(client, (window_index, 0, 0))
+        if index == window_index:
+            return Counts(current, previous)
+        return Counts(0, current if index == window_index - 1 else 0)
+
+    async def spend(self, client: str, window_index: int, weight: float, limit: int) -> bool:
+        """Count a request unless it would exceed `limit`."""
+        if window_index != self._pruned_at:
+            self._prune(window_index)
+        counts = self._counts(client, window_index)
+        if counts.previous * weight + counts.current + 1 > limit:
+            return False
+        self._windows[client] = (window_index, counts.current + 1, counts.previous)
+        return True
+
+    async def counts(self, client: str, window_index: int) -> Counts:
+        """The client's counts for this window and the one before."""
+        return self._counts(client, window_index)
+
+    def _prune(self, window_index: int) -> None:
+        """Forget clients quiet for two windows, so the dict holds only recent callers."""
+        self._windows = {
+            client: entry for client, entry in self._windows.items() if entry[0] >= window_index - 1
+        }
+        self._pruned_at = window_index
+
+
+# The insert covers a client's first request in a window; the update re-checks on the locked
+# row, so concurrent processes cannot both take the last request of a budget.
+SPEND = text(
+    """
+    WITH previous AS (
+        SELECT coalesce(
+            (SELECT hits FROM rate_limit_windows
+             WHERE client = :client AND window_index = :window_index - 1), 0
+        ) AS hits
+    )
+    INSERT INTO rate_limit_windows AS w (client, window_index, hits)
+    SELECT :client, :window_index, 1 FROM previous WHERE previous.hits * :weight + 1 <= :limit
+    ON CONFLICT (client, window_index) DO UPDATE SET hits = w.hits + 1
+    WHERE w.hits + 1 + (SELECT hits FROM previous) * :weight <= :limit
+    RETURNING w.hits
+    """
+)
+COUNTS = text(
+    "SELECT window_index, hits FROM rate_limit_windows "
+    "WHERE client = :client AND window_index IN (:window_index, :window_index - 1)"
+)
+PRUNE = text("DELETE FROM rate_limit_windows WHERE window_index < :window_index - 1")
+
+
+class DatabaseWindowStore:
+    """The counts in the database, shared by every process that uses it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pruned_at = 0
+
+    async def spend(self, client: str, window_index: int, weight: float, limit: int) -> bool:
+        """Count a request unless it would exceed `limit`, atomically across processes."""
+        return await run_in_threadpool(self._spend, client, window_index, weight, limit)
+
+    def _spend(self, client: str, window_index: int, weight: float, limit: int) -> bool:
+        with self._engine.begin() as connection:
+            if window_index != self._pruned_at:
+                connection.execute(PRUNE, {"window_index": window_index})
+                self._pruned_at = window_index
+            parameters = {
+                "client": client,
+                "window_index": window_index,
+                "weight": weight,
+                "limit": limit,
+            }
+            return connection.execute(SPEND, parameters).first() is not None
+
+    async def counts(self, client: str, window_index: int) -> Counts:
+        """The client's counts for this window and the one before."""
+        return await run_in_threadpool(self._counts, client, window_index)
+
+    def _counts(self, client: str, window_index: int) -> Counts:
+        with self._engine.connect() as connection:
+            rows = connection.execute(COUNTS, {"client": client, "window_index": window_index})
+            hits: dict[int, int] = dict(rows.tuples().all())
+        return Counts(hits.get(window_index, 0), hits.get(window_index - 1, 0))
+
+
+def seconds_until_admitted(counts: Counts, elapsed: float, limit: int) -> float:
+    """How long until one more request fits, `elapsed` seconds into the current window."""
+    fraction = elapsed / WINDOW_SECONDS
+    if counts.current + 1 <= limit:
+        # Within this window: wait until enough of the previous one has slid out.
+        needed = 1 - (limit - counts.current - 1) / counts.previous if counts.previous else 0
+        return max(0.0, needed - fraction) * WINDOW_SECONDS
+    # Only the next window can take it, with this window's count as its previous one.
+    needed = 1 - (limit - 1) / counts.current
+    return (1 - fraction + max(0.0, needed)) * WINDOW_SECONDS
 
 
 class RateLimiter:
-    """A sliding one-minute window per client: no double burst at a window boundary.
+    """`per_minute` requests per client in any sliding minute, counted in `store`."""
 
-    The asyncio flavour of `limits`, with its sliding-window counter: two counters a client
-    instead of a timestamp a request. The threaded flavour started a timer thread for nearly
-    every request, and the moving window sorted its timestamps on a worker thread after each
-    one, both costing more than answering a cheap request.
-    """
-
-    def __init__(self, per_minute: int, storage_uri: str = "async+memory://") -> None:
-        self._limit = RateLimitItemPerMinute(per_minute)
-        self._strategy = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+    def __init__(self, per_minute: int, store: WindowStore, clock: Clock) -> None:
+        self._limit = per_minute
+        self._store = store
+        self._clock = clock
 
     async def spend(self, client: str) -> None:
         """Count one request by `client`, or raise with the seconds until it may retry."""
-        if await self._strategy.hit(self._limit, client):
+        now = self._clock().timestamp()
+        window_index = math.floor(now / WINDOW_SECONDS)
+        elapsed = now - window_index * WINDOW_SECONDS
+        weight = 1 - elapsed / WINDOW_SECONDS
+        if await self._store.spend(client, window_index, weight, self._limit):
             return
-        reset_at, _remaining = await self._strategy.get_window_stats(self._limit, client)
-        raise RateLimitExceededError(retry_after=reset_at - time.time())
+        counts = await self._store.counts(client, window_index)
+        raise RateLimitExceededError(seconds_until_admitted(counts, elapsed, self._limit))
+
+
+def rate_limiter_for(engine: Engine, per_minute: int, clock: Clock) -> RateLimiter:
+    """A limiter shared through PostgreSQL by every API process, or in memory on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return RateLimiter(per_minute, DatabaseWindowStore(engine), clock)
+    return RateLimiter(per_minute, MemoryWindowStore(), clock)
