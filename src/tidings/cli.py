@@ -24,9 +24,10 @@ from tidings.engine import flows
 from tidings.engine.schemas import EventIn
 from tidings.engine.views import run_detail
 from tidings.enums import NotificationType, ObjectType
-from tidings.kit.migrate import current_revision, upgrade
+from tidings.kit.migrate import current_revision, head_revision, upgrade
+from tidings.kit.sole_writer import StoreInUseError, sole_writer
 from tidings.kit.wire import format_instant
-from tidings.runtime import Runtime
+from tidings.runtime import RunnerMode, Runtime
 from tidings.settings import Settings
 
 app = typer.Typer(
@@ -49,10 +50,16 @@ def _runtime() -> Runtime:
     return Runtime.from_settings(Settings())
 
 
-def _migrated_runtime(settings: Settings | None = None) -> Runtime:
-    runtime = Runtime.from_settings(settings) if settings is not None else _runtime()
+def _migrated_runtime(
+    settings: Settings | None = None, runner: RunnerMode = RunnerMode.EMBEDDED
+) -> Runtime:
+    runtime = Runtime.from_settings(settings or Settings(), runner=runner)
     upgrade(runtime.engine)
     return runtime
+
+
+def _is_sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -78,13 +85,16 @@ def migrate() -> None:
 
 
 def _serve(runtime: Runtime, host: str, port: int, log_level: str, *, schedules: bool) -> None:
-    """Serve the API with the embedded runner, and the scheduler unless told not to."""
+    """Serve the API with the runtime's runner, and the scheduler unless told not to."""
     from tidings.app import create_app  # the web stack loads only for commands that serve
 
-    if schedules and runtime.scheduler is not None:
-        runtime.scheduler.start()
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+        with sole_writer(runtime.settings.database_url, "tidings serve"):
+            if schedules and runtime.scheduler is not None:
+                runtime.scheduler.start()
+            uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+    except StoreInUseError as error:
+        raise _fail(str(error)) from None
     finally:
         runtime.close()
 
@@ -97,18 +107,89 @@ def serve(
     schedules: Annotated[
         bool,
         typer.Option(
-            help="Fire the time-driven notifications and purge old data while serving.",
+            help="Fire the time-driven notifications and purge old data while serving "
+            "(SQLite; on PostgreSQL the workers do it, once for the whole cluster).",
+        ),
+    ] = True,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="Work the runs in this process too. --no-worker serves the API only and "
+            "leaves the runs to `tidings worker` processes (PostgreSQL only).",
         ),
     ] = True,
 ) -> None:
-    """Apply pending migrations, then serve the API (docs at /docs)."""
-    runtime = _migrated_runtime()
+    """Apply pending migrations, then serve the API (docs at /docs) and the admin page."""
+    settings = Settings()
+    if not worker and _is_sqlite(settings):
+        raise _fail(
+            "--no-worker needs PostgreSQL: with SQLite the serving process is the only one "
+            "that may work on the store, so it works the runs itself"
+        )
+    mode = RunnerMode.EMBEDDED
+    if not _is_sqlite(settings):
+        mode = RunnerMode.DISTRIBUTED if worker else RunnerMode.QUEUE_ONLY
+    runtime = _migrated_runtime(settings, mode)
     out.print(f"store: {runtime.engine.url.render_as_string(hide_password=True)}")
+    out.print(f"runs worked by: {_runner_line(mode)}")
     out.print(
         f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, "
         f"admin page: http://{host}:{port}/admin)"
     )
     _serve(runtime, host, port, log_level, schedules=schedules)
+
+
+def _runner_line(mode: RunnerMode) -> str:
+    return {
+        RunnerMode.EMBEDDED: "this process (embedded runner)",
+        RunnerMode.DISTRIBUTED: "this process and any `tidings worker` (PostgreSQL job queue)",
+        RunnerMode.QUEUE_ONLY: "`tidings worker` processes (this one only queues them)",
+    }[mode]
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Runs worked on at once (default: TIDINGS_WORKER_CONCURRENCY).", min=1),
+    ] = None,
+) -> None:
+    """Work runs from the PostgreSQL job queue until SIGTERM or Ctrl-C: deliver, retry, and
+    fire the cluster's periodic work (schedules, purge, recovery). Run `tidings migrate`
+    first; start as many as the load needs, on any hosts."""
+    from tidings.runner.distributed import every_seconds_cron, run_worker
+
+    settings = Settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    if _is_sqlite(settings):
+        raise _fail(
+            "tidings worker needs PostgreSQL (TIDINGS_DATABASE_URL=postgresql+psycopg://...); "
+            "with SQLite, `tidings serve` works the runs itself"
+        )
+    for name in ("schedule_tick_seconds", "maintenance_seconds"):
+        try:
+            every_seconds_cron(getattr(settings, name))
+        except ValueError as error:
+            raise _fail(f"TIDINGS_{name.upper()}: {error}") from None
+    runtime = Runtime.from_settings(settings, runner=RunnerMode.QUEUE_ONLY)
+    try:
+        if current_revision(runtime.engine) != head_revision(runtime.engine):
+            raise _fail("the store is not migrated to this version: run `tidings migrate` first")
+        out.print(f"store: {runtime.engine.url.render_as_string(hide_password=True)}")
+        out.print(f"working runs, {settings.worker_concurrency} at once; SIGTERM stops")
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as loop:
+            loop.run(
+                run_worker(settings, runtime.work_engine, runtime, install_signal_handlers=True)
+            )
+    finally:
+        runtime.close()
+
+
+def _event_loop_factory() -> Any:
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def _parse_expiry(value: str | None) -> datetime | None:

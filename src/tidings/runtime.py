@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from tidings.kit.clock import Clock, system_clock
 from tidings.kit.db import create_db_engine, session_factory
 from tidings.kit.ratelimit import RateLimiter, rate_limiter_for
 from tidings.runner.base import Runner
+from tidings.runner.distributed import DistributedRunner
 from tidings.runner.local import LocalRunner
 from tidings.schedules import retention, ticks
 from tidings.schedules.retention import Purged
@@ -28,6 +30,14 @@ from tidings.settings import Settings
 PURGE_EVERY = timedelta(hours=1)
 WORK_POOL_SIZE = 4
 WORK_CACHE_KIB = 4096
+
+
+class RunnerMode(StrEnum):
+    """Who works the runs of this process."""
+
+    EMBEDDED = "embedded"  # a thread of this process, alone on its store (SQLite, a laptop)
+    DISTRIBUTED = "distributed"  # procrastinate jobs, worked here and by `tidings worker`s
+    QUEUE_ONLY = "queue-only"  # procrastinate jobs, worked only by `tidings worker`s
 
 
 @dataclass
@@ -49,7 +59,12 @@ class Runtime:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> "Runtime":
+    def from_settings(
+        cls,
+        settings: Settings,
+        clock: Clock = system_clock,
+        runner: RunnerMode = RunnerMode.EMBEDDED,
+    ) -> "Runtime":
         """Open the database and build the shared objects for `settings`."""
         engine = create_db_engine(
             settings.database_url,
@@ -81,6 +96,12 @@ class Runtime:
                 max_delay_seconds=settings.retry_max_delay_seconds,
             ),
         )
+        if runner is not RunnerMode.EMBEDDED:
+            # The cluster's periodic tasks fire the schedules and the purge, not a thread here.
+            runtime.runner = DistributedRunner(
+                settings, work_engine, runtime, in_process=runner is RunnerMode.DISTRIBUTED
+            )
+            return runtime
         runtime.runner = LocalRunner(
             runtime.process_run, runtime.unfinished_runs, clock, on_stop=runtime.close_channels
         )

@@ -37,6 +37,31 @@ class Settings(BaseSettings):
     schedule_tick_seconds: float = Field(
         default=60, gt=0, description="How often the time-driven notifications are checked."
     )
+
+    # Workers (the distributed runner, PostgreSQL only) ----------------------------------------
+    worker_concurrency: int = Field(
+        default=8, ge=1, description="Runs a `tidings worker` process works on at once."
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, description="How often a worker tells the database it is alive."
+    )
+    worker_stalled_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Silence after which a worker counts as dead and its jobs are re-queued.",
+    )
+    worker_shutdown_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="On SIGTERM, how long a worker lets its runs finish their turn before it "
+        "stops them (their unfinished logs are taken up again by another worker).",
+    )
+    maintenance_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="How often the cluster re-queues jobs of dead workers and runs without a job.",
+    )
+
     backstage_base_url: str | None = Field(
         default=None,
         description="Base URL of Backstage; messages about entities imported from Backstage "

@@ -8,13 +8,13 @@ from sqlalchemy import inspect
 from tidings.kit.db import create_db_engine
 from tidings.kit.migrate import alembic_config, current_revision, head_revision, upgrade
 from tidings.kit.orm import Base
-from tidings.logs import search
+from tidings.migrations import scope
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"include_name": search.include_name})
+        context = MigrationContext.configure(connection, opts={"include_name": scope.include_name})
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
 

@@ -108,6 +108,9 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        self._start()
+
+    def _start(self) -> None:
         options = " ".join(
             [
                 f"-p {self.port}",
@@ -132,6 +135,11 @@ class PostgresServer:
             "60",
             "start",
         )
+
+    def restart(self) -> None:
+        """Stop the server at once (as a crash would) and start it again on the same port."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        self._start()
 
     def stop(self) -> None:
         """Stop the server at once and delete its files."""
