@@ -179,9 +179,7 @@ def worker(
         out.print(f"store: {runtime.engine.url.render_as_string(hide_password=True)}")
         out.print(f"working runs, {settings.worker_concurrency} at once; SIGTERM stops")
         with asyncio.Runner(loop_factory=_event_loop_factory()) as loop:
-            loop.run(
-                run_worker(settings, runtime.work_engine, runtime, install_signal_handlers=True)
-            )
+            loop.run(run_worker(settings, runtime.work_engine, runtime))
     finally:
         runtime.close()
 

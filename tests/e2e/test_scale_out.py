@@ -6,21 +6,29 @@ the database died. Every process is real (`python -m tidings ...`), killed with 
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
 from tests.support.cluster import (
     Cluster,
+    api_key,
+    attempts_recorded,
+    broken_spec_event,
     import_webhooks,
+    kill_mid_run,
     log_statuses,
     run_status,
     submit_broken_spec,
     tally,
     wait_for,
+    wait_healthy,
     webhook_receiver,
 )
+from tests.support.postgres import free_port, start_server
 from tidings.emulators.suite import EmulatorSuite
 from tidings.kit.db import create_db_engine
+from tidings.kit.migrate import upgrade
 from tidings.runner.distributed import DistributedRunner
 from tidings.runtime import RunnerMode, Runtime
 from tidings.settings import Settings
@@ -85,3 +93,109 @@ class TestWorkers:
         assert log_statuses(store, run_id) == {"DELIVERED": 50}
         received = tally(receiver)
         assert (received.distinct, received.duplicates) == (50, 0)
+
+
+BIG_RUN = 10_000
+
+
+def assert_every_recipient_delivered(
+    store: Engine, receiver: EmulatorSuite, run_id: int, recipients: int, duplicates_at_most: int
+) -> None:
+    """The run completed, each log DELIVERED, the receiver saw each recipient, and no more
+    duplicates than allowed."""
+    assert run_status(store, run_id) == "COMPLETED"
+    assert log_statuses(store, run_id) == {"DELIVERED": recipients}
+    received = tally(receiver)
+    assert received.distinct == recipients
+    assert received.duplicates <= duplicates_at_most, (received.duplicates, duplicates_at_most)
+
+
+class TestCrashSafety:
+    def test_a_worker_killed_mid_run_loses_nothing_and_repeats_only_what_was_in_flight(
+        self, store: Engine, cluster: Cluster, receiver: EmulatorSuite, tmp_path: Path
+    ) -> None:
+        import_webhooks(store, tmp_path, receiver.base_url("webhook"), BIG_RUN)
+        run_id = submit_broken_spec(store)
+        doomed = cluster.start("worker")
+        queue(store, cluster, run_id)
+
+        kill = kill_mid_run(cluster, doomed, store, receiver, run_id, after=BIG_RUN // 3)
+        assert kill.received < BIG_RUN, "the run finished before the kill: make it slower"
+        cluster.start("worker")
+
+        wait_for(lambda: run_status(store, run_id) == "COMPLETED", 300, "the run to complete")
+        assert_every_recipient_delivered(store, receiver, run_id, BIG_RUN, kill.in_flight)
+        assert attempts_recorded(store, run_id) >= BIG_RUN
+
+    def test_a_run_stored_without_a_job_is_queued_by_the_reconciler(
+        self, store: Engine, cluster: Cluster, receiver: EmulatorSuite, tmp_path: Path
+    ) -> None:
+        # What an API process killed between storing an event and queueing its run leaves.
+        import_webhooks(store, tmp_path, receiver.base_url("webhook"), 20)
+        run_id = submit_broken_spec(store)
+
+        cluster.start("worker")
+
+        wait_for(lambda: run_status(store, run_id) == "COMPLETED", 60, "the run to complete")
+        assert_every_recipient_delivered(store, receiver, run_id, 20, 0)
+
+    def test_an_api_process_killed_right_after_accepting_events_loses_none(
+        self, store: Engine, cluster: Cluster, receiver: EmulatorSuite, tmp_path: Path
+    ) -> None:
+        import_webhooks(store, tmp_path, receiver.base_url("webhook"), 10)
+        port = free_port()
+        api = cluster.start("serve", "--no-worker", "--port", str(port))
+        wait_healthy(port, api)
+        headers = {"Authorization": f"Bearer {api_key(store)}"}
+        body = broken_spec_event().model_dump(mode="json", exclude_none=True)
+
+        accepted = []
+        for _ in range(5):
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/notifications/events", json=body, headers=headers
+            )
+            assert answer.status_code == 202, answer.text
+            accepted += [run["id"] for run in answer.json()["runs"] if run["medium"] == "WEBHOOK"]
+        cluster.kill(api)
+        cluster.start("worker")
+
+        for run_id in accepted:
+            wait_for(lambda r=run_id: run_status(store, r) == "COMPLETED", 60, f"run {run_id}")
+        assert [log_statuses(store, run_id) for run_id in accepted] == [{"DELIVERED": 10}] * 5
+        assert tally(receiver).total == 50
+
+    def test_workers_reconnect_by_themselves_after_postgresql_restarts_mid_run(
+        self, receiver: EmulatorSuite, tmp_path: Path
+    ) -> None:
+        server = start_server()  # its own server: the restart must not disturb other tests
+        try:
+            url = server.url()
+            engine = create_db_engine(url)
+            upgrade(engine)
+            settings = FAST_RECOVERY | {
+                "webhook_signing_secret": receiver.webhook_secret,
+                "webhook_allowed_networks": "127.0.0.0/8",
+            }
+            cluster = Cluster(url, tmp_path, settings)
+            recipients = 3_000
+            import_webhooks(engine, tmp_path, receiver.base_url("webhook"), recipients)
+            run_id = submit_broken_spec(engine)
+            worker = cluster.start("worker")
+            queue(engine, cluster, run_id)
+            wait_for(lambda: tally(receiver).total >= recipients // 4, 120, "a quarter delivered")
+
+            server.restart()
+
+            try:
+                wait_for(lambda: run_status(engine, run_id) == "COMPLETED", 90, "the run")
+            except AssertionError as error:
+                said = cluster.output(worker)
+                raise AssertionError(f"{error}; the worker said:\n{said}") from None
+            # Outcomes of messages already sent wait for the store to come back, so at most
+            # the requests on the wire when a turn gave up (the medium's concurrency) repeat.
+            assert_every_recipient_delivered(engine, receiver, run_id, recipients, 64)
+            assert all(process.poll() is None for process in cluster.processes)
+            cluster.stop()
+            engine.dispose()
+        finally:
+            server.stop()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from tidings.catalog.service import import_catalog
 from tidings.emulators.received import Received
@@ -95,6 +96,11 @@ class Tally:
     def distinct(self) -> int:
         """Recipients reached at least once."""
         return len(self.per_id)
+
+    @property
+    def total(self) -> int:
+        """Every delivery received."""
+        return sum(self.per_id.values())
 
     @property
     def duplicates(self) -> int:
@@ -212,3 +218,73 @@ def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.1) -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def attempts_recorded(engine: Engine, run_id: int) -> int:
+    """Delivery attempts of the run's logs written to the store."""
+    from tidings.engine.models import DeliveryAttempt
+
+    attempts = DeliveryAttempt.__table__
+    statement = (
+        select(func.count())
+        .select_from(attempts.join(logs, logs.c.id == attempts.c.log_id))
+        .where(logs.c.run_id == run_id)
+    )
+    with engine.connect() as connection:
+        return int(connection.scalar(statement) or 0)
+
+
+@dataclass(frozen=True)
+class Kill:
+    """What the store and the receiver held once a killed process's last requests landed."""
+
+    received: int
+    recorded: int
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts the receiver got whose outcome the store never learnt."""
+        return self.received - self.recorded
+
+
+def kill_mid_run(
+    cluster: Cluster,
+    process: subprocess.Popen[bytes],
+    engine: Engine,
+    receiver: EmulatorSuite,
+    run_id: int,
+    after: int,
+) -> Kill:
+    """SIGKILL `process` once the receiver holds `after` deliveries of the run."""
+    wait_for(lambda: tally(receiver).total >= after, 120, f"{after} deliveries")
+    cluster.kill(process)
+    time.sleep(0.5)  # requests already on the wire reach the receiver's record
+    return Kill(tally(receiver).total, attempts_recorded(engine, run_id))
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until a serving process answers /healthz (fail at once if it exited)."""
+    import urllib.error
+    import urllib.request
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    wait_for(healthy, timeout, f"the server on port {port}")
+
+
+def api_key(engine: Engine) -> str:
+    """A new key that may send events and view logs."""
+    from datetime import UTC, datetime
+
+    from tidings.auth import service as keys
+    from tidings.auth.permissions import Permission
+
+    with Session(engine) as session, session.begin():
+        return keys.create_key(session, "cluster", list(Permission), datetime.now(UTC)).secret

@@ -9,13 +9,16 @@ log is FAILED / CLIENT_ERROR with the provider's last words.
 """
 
 import asyncio
+import logging
 import random
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from tidings.catalog import repository as catalog
 from tidings.channels.base import Attempt, Channel, OutgoingMessage
@@ -32,6 +35,11 @@ BATCH = 1000
 # what it was however many runs are being delivered.
 STORE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-delivery-store")
 URL_MEDIUMS = frozenset({Medium.MICROSOFT_TEAMS, Medium.WEBHOOK})
+# How long the outcomes of messages already sent wait for a store that went away.
+STORE_PATIENCE_S = 120.0
+STORE_RETRY_S = 0.5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -190,10 +198,23 @@ def _read_batch(engine: Engine, run: RunRecord, after: int, clock: Clock) -> _Ba
 
 
 def _write_verdicts(engine: Engine, verdicts: _Verdicts, now: datetime) -> None:
-    with engine.begin() as connection:
-        repository.record_attempts(connection, verdicts.attempts)
-        repository.schedule_retries(connection, verdicts.retries)
-        repository.record_outcomes(connection, verdicts.outcomes, now)
+    # These messages are out: losing their outcomes means sending them again, so a store that
+    # is briefly away (a restart, a failover) is waited for rather than given up on.
+    waited = 0.0
+    while True:
+        try:
+            with engine.begin() as connection:
+                repository.record_attempts(connection, verdicts.attempts)
+                repository.schedule_retries(connection, verdicts.retries)
+                repository.record_outcomes(connection, verdicts.outcomes, now)
+            return
+        except OperationalError:
+            if waited >= STORE_PATIENCE_S:
+                raise
+            log.warning("the store is away; keeping %d outcomes", len(verdicts.attempts))
+            pause = min(STORE_RETRY_S * 2 ** int(waited), STORE_PATIENCE_S - waited, 5.0)
+            time.sleep(pause)
+            waited += pause
 
 
 async def deliver_run(
@@ -215,6 +236,7 @@ async def deliver_run(
     writing: asyncio.Future[None] | None = None
     loop = asyncio.get_running_loop()
     batch = await loop.run_in_executor(STORE, _read_batch, engine, run, 0, clock)
+    sending: asyncio.Future[list[Attempt]] | None = None
     try:
         while batch.ready:
             sending = asyncio.ensure_future(_try_all(channel, batch.messages))
@@ -233,6 +255,11 @@ async def deliver_run(
             writing = loop.run_in_executor(STORE, _write_verdicts, engine, verdicts, now)
             attempted += len(batch.ready)
             batch = await reading
+    except BaseException:
+        if sending is not None:
+            # Whatever failed (most often the store), stop sending what cannot be recorded.
+            sending.cancel()
+        raise
     finally:
         if writing is not None:
             await writing

@@ -16,6 +16,7 @@ defers on the same cron (procrastinate defers each tick once for the whole clust
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
@@ -44,6 +45,8 @@ PERIODIC_QUEUE = "periodic"
 # are spent the reconciler still queues the run at its next pass.
 RUN_RETRY = RetryStrategy(max_attempts=5, wait=5, exponential_wait=2)
 IDLE_POLL_SECONDS = 0.05
+RECONNECT_FIRST_S = 1.0
+RECONNECT_MAX_S = 30.0
 
 ORPHAN_RUNS = text(
     """
@@ -211,18 +214,57 @@ def worker_options(settings: Settings, work: Work) -> dict[str, Any]:
 
 
 async def run_worker(
-    settings: Settings, engine: Engine, work: Work, *, install_signal_handlers: bool
+    settings: Settings, engine: Engine, work: Work, stop: asyncio.Event | None = None
 ) -> None:
-    """Work jobs until stopped (SIGINT/SIGTERM, or cancelled), recovering what it can first."""
+    """Work jobs until `stop` is set (or SIGINT/SIGTERM when no event is given), recovering
+    what it can first. A worker that loses the database starts again once it is back:
+    procrastinate's own worker stops when its connection breaks."""
+    stop = stop or _stop_on_signals()
+    delay = RECONNECT_FIRST_S
+    try:
+        while not stop.is_set():
+            try:
+                await _work_until_stopped_or_cut_off(settings, engine, work, stop)
+                delay = RECONNECT_FIRST_S
+            except Exception as error:  # the database is away: wait, then try again
+                log.warning("the worker lost the database (%s)", type(error).__name__)
+            if stop.is_set():
+                break
+            log.warning("reconnecting to the database in %.0f s", delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+    finally:
+        await work.close_channels()
+
+
+async def _work_until_stopped_or_cut_off(
+    settings: Settings, engine: Engine, work: Work, stop: asyncio.Event
+) -> None:
     app = build_app(settings, engine)
     async with app.open_async():
+        await maintain_jobs(app, engine, settings.worker_stalled_seconds)
+        worker = asyncio.create_task(
+            app.run_worker_async(**worker_options(settings, work), install_signal_handlers=False)
+        )
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await maintain_jobs(app, engine, settings.worker_stalled_seconds)
-            await app.run_worker_async(
-                **worker_options(settings, work), install_signal_handlers=install_signal_handlers
-            )
+            await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await work.close_channels()
+            stopping.cancel()
+            if not worker.done():
+                worker.cancel()  # procrastinate stops gracefully: running jobs get their time
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    return stop
 
 
 class DistributedRunner:
@@ -237,7 +279,7 @@ class DistributedRunner:
         self._app_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
 
     def _opened_app(self) -> procrastinate.App:
         """The app used to queue jobs from this process's threads (opened once)."""
@@ -260,25 +302,20 @@ class DistributedRunner:
 
     def _work_jobs(self, started: threading.Event) -> None:
         async def work() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._worker = asyncio.current_task()
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
             started.set()
-            await run_worker(
-                self._settings, self._engine, self._work, install_signal_handlers=False
-            )
+            await run_worker(self._settings, self._engine, self._work, self._stop)
 
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             try:
                 runner.run(work())
-            except asyncio.CancelledError:
-                pass
             except Exception:
                 log.exception("the in-process worker stopped")
 
     def stop(self) -> None:
         """Stop the in-process worker (its jobs finish or go back to the queue)."""
-        if self._thread is not None and self._loop is not None and self._worker is not None:
-            self._loop.call_soon_threadsafe(self._worker.cancel)
+        if self._thread is not None and self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join()
             self._thread = None
         with self._app_lock:
