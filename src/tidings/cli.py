@@ -128,6 +128,7 @@ def serve(
         )
     mode = RunnerMode.EMBEDDED
     if not _is_sqlite(settings):
+        _check_periods(settings)
         mode = RunnerMode.DISTRIBUTED if worker else RunnerMode.QUEUE_ONLY
     runtime = _migrated_runtime(settings, mode)
     out.print(f"store: {runtime.engine.url.render_as_string(hide_password=True)}")
@@ -157,7 +158,7 @@ def worker(
     """Work runs from the PostgreSQL job queue until SIGTERM or Ctrl-C: deliver, retry, and
     fire the cluster's periodic work (schedules, purge, recovery). Run `tidings migrate`
     first; start as many as the load needs, on any hosts."""
-    from tidings.runner.distributed import every_seconds_cron, run_worker
+    from tidings.runner.distributed import run_worker
 
     settings = Settings()
     if concurrency is not None:
@@ -167,11 +168,7 @@ def worker(
             "tidings worker needs PostgreSQL (TIDINGS_DATABASE_URL=postgresql+psycopg://...); "
             "with SQLite, `tidings serve` works the runs itself"
         )
-    for name in ("schedule_tick_seconds", "maintenance_seconds"):
-        try:
-            every_seconds_cron(getattr(settings, name))
-        except ValueError as error:
-            raise _fail(f"TIDINGS_{name.upper()}: {error}") from None
+    _check_periods(settings)
     runtime = Runtime.from_settings(settings, runner=RunnerMode.QUEUE_ONLY)
     try:
         if current_revision(runtime.engine) != head_revision(runtime.engine):
@@ -182,6 +179,17 @@ def worker(
             loop.run(run_worker(settings, runtime.work_engine, runtime))
     finally:
         runtime.close()
+
+
+def _check_periods(settings: Settings) -> None:
+    """The cluster's periodic tasks run on cron lines: their periods must fit one."""
+    from tidings.runner.distributed import every_seconds_cron
+
+    for name in ("schedule_tick_seconds", "maintenance_seconds"):
+        try:
+            every_seconds_cron(getattr(settings, name))
+        except ValueError as error:
+            raise _fail(f"TIDINGS_{name.upper()}: {error}") from None
 
 
 def _event_loop_factory() -> Any:

@@ -27,7 +27,11 @@ class Settings(BaseSettings):
         pattern="^(OFF|NORMAL|FULL|EXTRA)$",
         description="SQLite's synchronous pragma; NORMAL with WAL survives process crashes.",
     )
-    database_pool_size: int = Field(default=10, ge=1, description="Connections per process.")
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Pooled store connections per process (and as many more at peaks).",
+    )
     retention_days: int = Field(
         default=30, ge=1, description="Days logs, runs and events are kept before the purge."
     )

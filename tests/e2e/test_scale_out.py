@@ -3,7 +3,9 @@ deliver them, and nothing is lost or sent twice beyond what was in flight when a
 the database died. Every process is real (`python -m tidings ...`), killed with SIGKILL.
 """
 
+import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -94,6 +96,29 @@ class TestWorkers:
         received = tally(receiver)
         assert (received.distinct, received.duplicates) == (50, 0)
 
+    def test_serve_alone_on_postgresql_works_runs_in_its_own_process(
+        self, store: Engine, cluster: Cluster, receiver: EmulatorSuite, tmp_path: Path
+    ) -> None:
+        import_webhooks(store, tmp_path, receiver.base_url("webhook"), 20)
+        run_id = submit_broken_spec(store)
+        port = free_port()
+
+        server = cluster.start("serve", "--port", str(port))
+
+        wait_healthy(port, server)
+        wait_for(lambda: run_status(store, run_id) == "COMPLETED", 60, "the run to complete")
+        assert log_statuses(store, run_id) == {"DELIVERED": 20}
+        assert "this process and any `tidings worker`" in cluster.output(server)
+
+    def test_a_worker_refuses_a_store_that_is_not_migrated(self, cluster: Cluster) -> None:
+        with create_db_engine(cluster.database_url).begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0008'")
+
+        refused = cluster.run("worker")
+
+        assert refused.returncode == 2
+        assert "run `tidings migrate` first" in refused.stderr
+
 
 BIG_RUN = 10_000
 
@@ -168,7 +193,8 @@ class TestCrashSafety:
         self, receiver: EmulatorSuite, tmp_path: Path
     ) -> None:
         server = start_server()  # its own server: the restart must not disturb other tests
-        try:
+        with ExitStack() as stack:
+            stack.callback(server.stop)
             url = server.url()
             engine = create_db_engine(url)
             upgrade(engine)
@@ -177,6 +203,7 @@ class TestCrashSafety:
                 "webhook_allowed_networks": "127.0.0.0/8",
             }
             cluster = Cluster(url, tmp_path, settings)
+            stack.callback(cluster.stop)
             recipients = 3_000
             import_webhooks(engine, tmp_path, receiver.base_url("webhook"), recipients)
             run_id = submit_broken_spec(engine)
@@ -195,7 +222,21 @@ class TestCrashSafety:
             # the requests on the wire when a turn gave up (the medium's concurrency) repeat.
             assert_every_recipient_delivered(engine, receiver, run_id, recipients, 64)
             assert all(process.poll() is None for process in cluster.processes)
-            cluster.stop()
             engine.dispose()
-        finally:
-            server.stop()
+
+
+class TestPeriodicWork:
+    def test_each_tick_fires_once_for_the_whole_cluster(self, cluster: Cluster) -> None:
+        cluster.settings["schedule_tick_seconds"] = "1"
+        workers = [cluster.start("worker"), cluster.start("worker")]
+
+        def ticks() -> list[str]:
+            said = "".join(cluster.output(worker) for worker in workers)
+            return re.findall(r"Starting job tidings\.tick\[\d+\]\(timestamp=(\d+)\)", said)
+
+        wait_for(lambda: len(set(ticks())) >= 4, 60, "four ticks")
+
+        fired = ticks()
+        assert len(fired) == len(set(fired)), sorted(fired)
+        # Both workers took part: each defers the ticks, only one of them wins each.
+        assert all("Starting worker" in cluster.output(worker) for worker in workers)

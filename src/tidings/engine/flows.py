@@ -5,6 +5,7 @@ run per medium the type can use (ignored or failed at once when a setting or the
 says so); the runner then expands and delivers each CREATED run with `process_run`.
 """
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -560,7 +561,9 @@ async def process_run(
     if run is None or run.status is not RunStatus.CREATED:
         return RunProgress(run.status if run is not None else RunStatus.FAILED)
     if run.expanded_at is None:
-        failure = _expand(engine, run, public_url, clock, backstage_url)
+        # Off the event loop: a large expansion takes seconds, and the loop must keep
+        # answering (a worker's heartbeats, other runs' deliveries) meanwhile.
+        failure = await asyncio.to_thread(_expand, engine, run, public_url, clock, backstage_url)
         if failure is not None:
             with engine.begin() as connection:
                 repository.fail_run(connection, run.id, failure[0], failure[1], clock())
