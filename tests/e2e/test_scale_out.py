@@ -119,6 +119,18 @@ class TestWorkers:
         assert refused.returncode == 2
         assert "run `tidings migrate` first" in refused.stderr
 
+    @pytest.mark.parametrize("command", [("worker",), ("serve", "--no-worker")])
+    def test_a_period_no_cron_line_can_hold_is_refused_at_start(
+        self, cluster: Cluster, command: tuple[str, ...]
+    ) -> None:
+        cluster.settings["maintenance_seconds"] = "45"
+
+        refused = cluster.run(*command)
+
+        assert refused.returncode == 2
+        assert "TIDINGS_MAINTENANCE_SECONDS: 45" in refused.stderr
+        assert "does not divide a minute or an hour" in refused.stderr
+
 
 BIG_RUN = 10_000
 
