@@ -48,7 +48,7 @@ from sqlalchemy import Engine, event, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine import build_store, show
-from tidings.channels.base import Attempt, Channel, OutgoingMessage
+from tidings.channels.base import Answered, Attempt, Channel, OutgoingMessage
 from tidings.emulators import EmulatorSuite, SlackChannel
 from tidings.emulators.received import Received
 from tidings.engine import flows
@@ -245,11 +245,13 @@ class TimedChannel:
         self._inner = inner
         self.batches: list[TimedBatch] = []
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
+    async def send_batch(
+        self, messages: Sequence[OutgoingMessage], answered: Answered | None = None
+    ) -> list[Attempt]:
         """Send through the wrapped medium, noting when the batch started and ended."""
         started, cpu = time.perf_counter(), time.thread_time()
         try:
-            return await self._inner.send_batch(messages)
+            return await self._inner.send_batch(messages, answered)
         finally:
             ended = TimedBatch(started, time.perf_counter(), len(messages), cpu, time.thread_time())
             self.batches.append(ended)

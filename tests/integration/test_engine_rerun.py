@@ -23,7 +23,7 @@ from tests.support.engine_harness import (
     open_harness,
 )
 from tidings.auth.permissions import Permission
-from tidings.channels.base import Attempt, Channel, OutgoingMessage
+from tidings.channels.base import Answered, Attempt, Channel, OutgoingMessage
 from tidings.engine import flows
 from tidings.enums import FailedReason, Medium, NotificationType
 
@@ -46,8 +46,11 @@ class FlakyChannel:
     def __post_init__(self) -> None:
         self.medium = self.inner.medium
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
-        """Refuse the refused addresses, hand the others to the inner medium."""
+    async def send_batch(
+        self, messages: Sequence[OutgoingMessage], answered: Answered | None = None
+    ) -> list[Attempt]:
+        """Refuse the refused addresses, hand the others to the inner medium (answering the
+        whole batch at once)."""
         accepted = [m for m in messages if m.destination not in self.refusing]
         delivered = iter(await self.inner.send_batch(accepted))
         refused = Attempt.failed(FailedReason.CLIENT_ERROR, "the provider answered 403")

@@ -69,6 +69,9 @@ class PostgresServer:
     root: Path
     port: int
     owner: str | None
+    # Off for speed; on where a test stops the server as a crash would: with it off, the
+    # last commits before an immediate stop are lost, which no production server allows.
+    synchronous_commit: bool = False
 
     @property
     def data(self) -> Path:
@@ -117,7 +120,7 @@ class PostgresServer:
                 "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={self.sockets}",
                 "-c fsync=off",
-                "-c synchronous_commit=off",
+                f"-c synchronous_commit={'on' if self.synchronous_commit else 'off'}",
                 "-c full_page_writes=off",
                 "-c max_connections=200",
             ]
@@ -149,10 +152,10 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_server() -> PostgresServer:
+def start_server(synchronous_commit: bool = False) -> PostgresServer:
     """Start a fresh throwaway server on a free loopback port."""
     owner = _owner()
     root = Path(tempfile.mkdtemp(prefix="tidings-pg-"))
-    server = PostgresServer(bindir=find_bindir(), root=root, port=free_port(), owner=owner)
+    server = PostgresServer(find_bindir(), root, free_port(), owner, synchronous_commit)
     server.start()
     return server

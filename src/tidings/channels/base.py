@@ -10,7 +10,7 @@ import asyncio
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -158,6 +158,11 @@ class Attempt:
         )
 
 
+# Told each answer (the message's index in the batch); may return an awaitable the medium
+# waits for before it sends more (the store catching up with what was answered).
+Answered = Callable[[int, Attempt], Awaitable[object] | None]
+
+
 class Channel(Protocol):
     """A medium that can deliver messages.
 
@@ -168,8 +173,15 @@ class Channel(Protocol):
 
     medium: Medium
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
-        """Try each message once; one attempt per message, in order. Never raises."""
+    async def send_batch(
+        self, messages: Sequence[OutgoingMessage], answered: Answered | None = None
+    ) -> list[Attempt]:
+        """Try each message once; one attempt per message, in order. Never raises.
+
+        A medium that answers messages one by one reports each answer to `answered` (its
+        index in `messages`) as soon as it has it, so it can be recorded before the batch
+        ends; one that answers the batch at once need not.
+        """
         ...
 
     async def close(self) -> None:
@@ -276,8 +288,11 @@ class NetworkChannel(ABC):
         """Release connections."""
         return None
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
-        """Send every message concurrently within the medium's limits."""
+    async def send_batch(
+        self, messages: Sequence[OutgoingMessage], answered: Answered | None = None
+    ) -> list[Attempt]:
+        """Send every message concurrently within the medium's limits, reporting each answer
+        to `answered` as it comes."""
         results: list[Attempt | None] = [None] * len(messages)
         # Workers draw from one iterator: a few coroutines instead of a task per message.
         pending = iter(enumerate(messages))
@@ -290,7 +305,10 @@ class NetworkChannel(ABC):
                 # channel do not hold the slots others could use.
                 await self._pacer.wait_turn(key)
                 async with slots:
-                    results[index] = await self._timed(message, key)
+                    attempt = results[index] = await self._timed(message, key)
+                hold = answered(index, attempt) if answered is not None else None
+                if hold is not None:
+                    await hold
 
         await asyncio.gather(*(work() for _ in range(min(self._limit, len(messages)))))
         return [result for result in results if result is not None]

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, insert
 
-from tidings.channels.base import Attempt, OutgoingMessage
+from tidings.channels.base import Answered, Attempt, OutgoingMessage
 from tidings.engine.models import OutboxMessage
 from tidings.enums import AttemptOutcome, FailedReason, Medium
 from tidings.kit.clock import Clock
@@ -35,9 +35,11 @@ class OutboxChannel:
             )
         return None
 
-    async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[Attempt]:
+    async def send_batch(
+        self, messages: Sequence[OutgoingMessage], answered: Answered | None = None
+    ) -> list[Attempt]:
         """Record the batch in one transaction; a chat message to someone with no account
-        fails as the provider would refuse it."""
+        fails as the provider would refuse it (the batch is answered at once)."""
         now = self._clock()
         results = [
             replace(self._refusal(message) or Attempt.delivered(), started_at=now)
