@@ -3,7 +3,7 @@ per-destination pacing (driven by a hand-moved clock, never by waiting)."""
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -383,14 +383,18 @@ class ScriptedChannel(NetworkChannel):
 
     medium = Medium.WEBHOOK
 
-    def __init__(self, answers: dict[int, Attempt | Exception], manual: ManualTime) -> None:
-        super().__init__(lambda: STARTED_AT, pace=0)
+    def __init__(
+        self, answers: dict[int, Attempt | Exception], manual: ManualTime, concurrency: int = 16
+    ) -> None:
+        super().__init__(lambda: STARTED_AT, pace=0, concurrency=concurrency)
         self.answers, self.manual = answers, manual
+        self.sent: list[int] = []
 
     def pacing_key(self, message: OutgoingMessage) -> str:
         return message.channel or ""
 
     async def send_one(self, message: OutgoingMessage) -> Attempt:
+        self.sent.append(message.log_id)
         self.manual.now += 0.012
         answer = self.answers.get(message.log_id, Attempt.delivered(200))
         if isinstance(answer, Exception):
@@ -433,3 +437,41 @@ class TestNetworkChannel:
         send(channel, [message(2, "a"), message(3, "b")])
 
         assert manual_time.slept == [30]
+
+    def test_each_answer_is_told_as_it_comes_with_its_index(self, manual_time: ManualTime) -> None:
+        channel = ScriptedChannel({2: Attempt.retry("down", 503)}, manual_time)
+        told: list[tuple[int, AttemptOutcome]] = []
+
+        def answered(index: int, attempt: Attempt) -> None:
+            told.append((index, attempt.outcome))
+
+        asyncio.run(channel.send_batch([message(1, "a"), message(2, "b")], answered))
+
+        assert sorted(told) == [(0, DELIVERED), (1, RETRY)]
+
+    def test_nothing_more_is_sent_while_the_listener_holds_the_medium(
+        self, manual_time: ManualTime
+    ) -> None:
+        channel = ScriptedChannel({}, manual_time, concurrency=1)  # one worker, sending in turn
+        sent_while_held: list[int] = []
+
+        async def scenario() -> None:
+            store_caught_up = asyncio.Event()
+
+            def answered(index: int, attempt: Attempt) -> Awaitable[object] | None:
+                return store_caught_up.wait() if index == 0 else None
+
+            async def release_later() -> None:
+                await asyncio.sleep(0)
+                sent_while_held.append(len(channel.sent))
+                store_caught_up.set()
+
+            await asyncio.gather(
+                channel.send_batch([message(1, "a"), message(2, "b")], answered),
+                release_later(),
+            )
+
+        asyncio.run(scenario())
+
+        assert sent_while_held == [1]
+        assert channel.sent == [1, 2]
