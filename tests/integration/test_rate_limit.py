@@ -239,3 +239,25 @@ class TestBudgetSharedByApiProcesses:
         finally:
             for runtime in runtimes:
                 runtime.close()
+
+    def test_leases_of_a_large_budget_add_up_to_exactly_the_budget(self, postgres_url: str) -> None:
+        settings = Settings(database_url=postgres_url, rate_limit_per_minute=1000)
+        processes = [Runtime.from_settings(settings, clock=lambda: NOW) for _ in range(2)]
+
+        async def spend_alternately(times: int) -> list[bool]:
+            admitted = []
+            for n in range(times):
+                try:
+                    await processes[n % 2].rate_limiter.spend("key:1")
+                    admitted.append(True)
+                except RateLimitExceededError:
+                    admitted.append(False)
+            return admitted
+
+        try:
+            admitted = asyncio.run(spend_alternately(1002))
+        finally:
+            for runtime in processes:
+                runtime.close()
+
+        assert admitted == [True] * 1000 + [False] * 2
