@@ -23,6 +23,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from openapi_spec_validator import OpenAPIV30SpecValidator, validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
+from sqlalchemy import delete
 
 from tidings.app import create_app
 from tidings.auth import service as keys
@@ -30,6 +31,7 @@ from tidings.auth.permissions import Permission
 from tidings.generator.history import HistorySpec, write_history
 from tidings.kit.db import create_db_engine
 from tidings.kit.query import PRINTABLE_PATTERN
+from tidings.kit.ratelimit import RateLimitWindow
 from tidings.runtime import Runtime
 from tidings.settings import Settings
 
@@ -509,6 +511,8 @@ class TestErrorBodies:
         runtime = Runtime.from_settings(
             Settings(database_url=answered.database_url, rate_limit_per_minute=1)
         )
+        with runtime.engine.begin() as connection:  # on PostgreSQL budgets live in the store
+            connection.execute(delete(RateLimitWindow))
         try:
             with TestClient(create_app(runtime)) as client:
                 first = client.get(path, headers=answered.callers["viewer"])
