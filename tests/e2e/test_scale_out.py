@@ -217,7 +217,7 @@ class TestCrashSafety:
             }
             cluster = Cluster(url, tmp_path, settings)
             stack.callback(cluster.stop)
-            recipients = 3_000
+            recipients = 1_500
             import_webhooks(engine, tmp_path, receiver.base_url("webhook"), recipients)
             run_id = submit_broken_spec(engine)
             worker = cluster.start("worker")
