@@ -37,19 +37,18 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine, func, select
@@ -57,13 +56,13 @@ from sqlalchemy import Engine, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the test suite's PostgreSQL
 
+from tests.support.cluster import FAST_RECOVERY, Cluster, attempts_recorded, wait_for
 from tests.support.postgres import start_server
 
 from engine import show
 from fanout import Receiver, hook_names, process_cpu_s, receiving
 from tidings.catalog.service import import_catalog
 from tidings.engine import flows
-from tidings.engine.models import DeliveryAttempt
 from tidings.engine.schemas import EventIn
 from tidings.enums import LogStatus, Medium, RunStatus
 from tidings.kit.clock import system_clock
@@ -94,19 +93,9 @@ SCALE_TAG = "scale-service"
 CRASH_TAG = "crash-service"
 PUBLIC_URL = "http://127.0.0.1:8000"
 TERMINAL = frozenset({LogStatus.DELIVERED, LogStatus.FAILED, LogStatus.IGNORED})
-# Quick failure detection, so the crash costs seconds, not the production half-minute.
-WORKER_SETTINGS = {
-    "worker_heartbeat_seconds": "1",
-    "worker_stalled_seconds": "4",
-    "maintenance_seconds": "2",
-    "retry_base_seconds": "1",
-    "retry_max_delay_seconds": "2",
-    "worker_shutdown_seconds": "5",
-    "webhook_allowed_networks": "127.0.0.0/8",
-}
+WORKER_SETTINGS = FAST_RECOVERY | {"webhook_allowed_networks": "127.0.0.0/8"}
 WORKER_START_S = 60.0
 RUN_TIMEOUT_S = 600.0
-POLL_S = 0.1
 LANDING_S = 0.5  # requests already on the wire at a kill reach the receiver's record
 
 
@@ -235,92 +224,7 @@ def log_ids_by_status(engine: Engine, run_id: int) -> dict[str, set[str]]:
     return found
 
 
-def attempts_recorded(engine: Engine, run_id: int) -> int:
-    """Delivery attempts of the run's logs written to the store."""
-    attempts = DeliveryAttempt.__table__
-    statement = (
-        select(func.count())
-        .select_from(attempts.join(logs, logs.c.id == attempts.c.log_id))
-        .where(logs.c.run_id == run_id)
-    )
-    with engine.connect() as connection:
-        return int(connection.scalar(statement) or 0)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition()` until true; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(POLL_S)
-
-
 # Worker processes --------------------------------------------------------------------------------
-
-
-@dataclass
-class Workers:
-    """`tidings worker` processes over one store, all with the same settings."""
-
-    database_url: str
-    directory: Path
-    settings: dict[str, str]
-    concurrency: int
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    _logs: list[IO[bytes]] = field(default_factory=list)
-
-    def environment(self) -> dict[str, str]:
-        """This interpreter's environment without TIDINGS_*, plus the workers' settings."""
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
-        environment["TIDINGS_DATABASE_URL"] = self.database_url
-        environment.update({f"TIDINGS_{k.upper()}": v for k, v in self.settings.items()})
-        return environment
-
-    def start(self) -> subprocess.Popen[bytes]:
-        """Start one worker (in the directory, so no .env of the repository applies) and wait
-        until it polls for jobs."""
-        path = self.directory / f"worker-{len(self.processes)}.log"
-        log = path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tidings", "worker", "--concurrency", str(self.concurrency)],
-            cwd=self.directory,
-            env=self.environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        self._logs.append(log)
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                said = path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"a worker exited with {process.returncode}:\n{said}")
-            return "Starting worker" in path.read_text(errors="replace")
-
-        wait_for(ready, WORKER_START_S, "a worker to start")
-        return process
-
-    def kill(self, process: subprocess.Popen[bytes]) -> None:
-        """SIGKILL: no chance to finish or record anything."""
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-
-    def stop(self) -> None:
-        """SIGTERM every worker still running, SIGKILL what lingers."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log in self._logs:
-            log.close()
-        self.processes.clear()
-        self._logs.clear()
 
 
 def postgres_cpu_s(data: Path) -> float:
@@ -356,8 +260,15 @@ class Bench:
     engine: Engine
     postgres_data: Path
     runner: Runner
-    workers: Workers
+    workers: Cluster
+    worker_concurrency: int
     deliveries: Deliveries
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """Start one worker and wait until it polls for jobs."""
+        return self.workers.start_worker(
+            "--concurrency", str(self.worker_concurrency), timeout=WORKER_START_S
+        )
 
 
 # 1. Scale-out ------------------------------------------------------------------------------------
@@ -389,7 +300,7 @@ def measure_throughput(bench: Bench, count: int, runs_per_measurement: int) -> T
     """Deliver `runs_per_measurement` runs with `count` fresh workers; stop them afterwards."""
     engine, deliveries = bench.engine, bench.deliveries
     deliveries.forget()
-    started = [bench.workers.start() for _ in range(count)]
+    started = [bench.start_worker() for _ in range(count)]
     cpu_before = [process_cpu_s(process.pid) for process in started]
     receiver_before = process_cpu_s(deliveries.receiver.pid)
     postgres_before = postgres_cpu_s(bench.postgres_data)
@@ -463,7 +374,7 @@ def measure_crash(bench: Bench, recipients: int) -> Crash:
         bench.deliveries,
     )
     deliveries.forget()
-    doomed = workers.start()
+    doomed = bench.start_worker()
     [run_id] = submit_runs(engine, CRASH_TAG, 1)
     runner.submit_runs([run_id])
     after = int(recipients * KILL_SHARE)
@@ -476,7 +387,7 @@ def measure_crash(bench: Bench, recipients: int) -> Crash:
     show(f"  killed the worker: receiver {received_at_kill:,}, store {recorded_at_kill:,} attempts")
     if received_at_kill >= recipients:
         show("  the run was done before the kill: nothing was in its middle")
-    workers.start()
+    bench.start_worker()
     wait_for(lambda: unfinished(engine, [run_id]) == 0, RUN_TIMEOUT_S, "the crashed run")
     recovery_s = time.monotonic() - killed_at
     workers.stop()
@@ -662,14 +573,16 @@ def run(plan: Plan, directory: Path) -> tuple[Throughput, Throughput, Crash]:
             "webhook_signing_secret": rec.secret,
             "webhook_concurrency": str(plan.webhook_concurrency),
         }
-        workers = Workers(url, directory, settings, plan.worker_concurrency)
+        workers = Cluster(url, directory, settings)
         queueing = Runtime.from_settings(
             Settings(_env_file=None, database_url=url),
             runner=RunnerMode.QUEUE_ONLY,
         )
         try:
             assert queueing.runner is not None
-            bench = Bench(engine, data, queueing.runner, workers, Deliveries(rec))
+            bench = Bench(
+                engine, data, queueing.runner, workers, plan.worker_concurrency, Deliveries(rec)
+            )
             measured = []
             for count in (1, 2):
                 result = measure_throughput(bench, count, plan.runs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, text
 
-from tests.support.cluster import Cluster, wait_for, wait_healthy
+from tests.support.cluster import Cluster, wait_healthy
 from tests.support.postgres import find_bindir, free_port
 from tidings.kit.db import create_db_engine
 
@@ -104,8 +104,7 @@ def test_each_process_of_the_table_starts(postgres_url: str, tmp_path: Path) -> 
         api = cluster.start(*as_run_here(commands["API"], postgres_url).split()[3:-1], str(port))
         wait_healthy(port, api)
         worker_command = commands["worker"].replace("[--concurrency N]", "--concurrency 2")
-        worker = cluster.start(*worker_command.split()[1:])
-        wait_for(lambda: "Starting worker" in cluster.output(worker), 60, "the worker")
+        cluster.start_worker(*worker_command.split()[2:])
         both_port = free_port()
         both = cluster.start(*commands["both"].split()[1:], "--port", str(both_port))
         wait_healthy(both_port, both)

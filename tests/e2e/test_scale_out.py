@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.support.cluster import (
+    FAST_RECOVERY,
     Cluster,
     api_key,
     attempts_recorded,
@@ -36,16 +37,6 @@ from tidings.runtime import RunnerMode, Runtime
 from tidings.settings import Settings
 
 pytestmark = pytest.mark.postgres
-
-# Quick failure detection, so a test waits seconds, not the production half-minute.
-FAST_RECOVERY = {
-    "worker_heartbeat_seconds": "1",
-    "worker_stalled_seconds": "4",
-    "maintenance_seconds": "2",
-    "retry_base_seconds": "1",
-    "retry_max_delay_seconds": "2",
-    "worker_shutdown_seconds": "5",
-}
 
 
 @pytest.fixture

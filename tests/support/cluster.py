@@ -33,6 +33,15 @@ TEAM_TAG = "cluster-team"
 SERVICE_TAG = "cluster-service"
 PUBLIC_URL = "http://127.0.0.1:8000"
 TERMINAL = {LogStatus.DELIVERED.value, LogStatus.FAILED.value, LogStatus.IGNORED.value}
+# Quick failure detection, so a crash costs seconds, not the production half-minute.
+FAST_RECOVERY = {
+    "worker_heartbeat_seconds": "1",
+    "worker_stalled_seconds": "4",
+    "maintenance_seconds": "2",
+    "retry_base_seconds": "1",
+    "retry_max_delay_seconds": "2",
+    "worker_shutdown_seconds": "5",
+}
 
 
 def hook_names(count: int) -> list[str]:
@@ -123,6 +132,7 @@ class Cluster:
     settings: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
+    _paths: dict[int, Path] = field(default_factory=dict)  # by pid
 
     def environment(self) -> dict[str, str]:
         """The process environment: this interpreter's, plus TIDINGS_* settings."""
@@ -133,7 +143,8 @@ class Cluster:
 
     def start(self, *arguments: str) -> subprocess.Popen[bytes]:
         """Start `tidings <arguments>` in the cluster's directory (no .env of the repo)."""
-        log = (self.directory / f"process-{len(self.processes)}.log").open("wb")
+        path = self.directory / f"process-{len(self._paths)}.log"
+        log = path.open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "tidings", *arguments],
             cwd=self.directory,
@@ -143,12 +154,25 @@ class Cluster:
         )
         self.processes.append(process)
         self._logs.append(log)
+        self._paths[process.pid] = path
+        return process
+
+    def start_worker(self, *arguments: str, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """Start `tidings worker <arguments>` and wait until it polls for jobs."""
+        process = self.start("worker", *arguments)
+
+        def working() -> bool:
+            if process.poll() is not None:
+                said = self.output(process)[-3000:]
+                raise AssertionError(f"a worker exited with {process.returncode}:\n{said}")
+            return "Starting worker" in self.output(process)
+
+        wait_for(working, timeout, "a worker to start")
         return process
 
     def output(self, process: subprocess.Popen[bytes]) -> str:
         """What a process printed so far."""
-        index = self.processes.index(process)
-        return (self.directory / f"process-{index}.log").read_text(errors="replace")
+        return self._paths[process.pid].read_text(errors="replace")
 
     def run(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run `tidings <arguments>` to its end."""
@@ -180,6 +204,8 @@ class Cluster:
                 process.wait()
         for log in self._logs:
             log.close()
+        self.processes.clear()
+        self._logs.clear()
 
 
 def import_webhooks(engine: Engine, directory: Path, receiver_url: str, count: int) -> None:
