@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import make_url
 
 from tidings import __version__
 from tidings.auth import service as keys_service
@@ -59,7 +60,7 @@ def _migrated_runtime(
 
 
 def _is_sqlite(settings: Settings) -> bool:
-    return settings.database_url.startswith("sqlite")
+    return make_url(settings.database_url).get_backend_name() == "sqlite"
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

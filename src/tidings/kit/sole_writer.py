@@ -42,7 +42,7 @@ def sole_writer(database_url: str, role: str) -> Iterator[None]:
             holder = os.pread(descriptor, 200, 0).decode(errors="replace").strip() or "unknown"
             raise StoreInUseError(
                 f"another tidings process ({holder}) already works on the SQLite store "
-                f"{url_file(database_url)}; SQLite allows one at a time: stop it, or move to "
+                f"{path.with_suffix('')}; SQLite allows one at a time: stop it, or move to "
                 "PostgreSQL to run several (docs/deployment.md)"
             ) from None
         os.ftruncate(descriptor, 0)
@@ -50,8 +50,3 @@ def sole_writer(database_url: str, role: str) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # releases the lock
-
-
-def url_file(database_url: str) -> str:
-    """The file of a SQLite URL, for messages."""
-    return str(make_url(database_url).database)
