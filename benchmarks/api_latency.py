@@ -451,6 +451,10 @@ def serving(database_url: str) -> Iterator[int]:
     }
     command = [sys.executable, "-m", "tidings", "serve", "--host", "127.0.0.1", "--no-schedules"]
     command += ["--port", str(port), "--log-level", "warning"]
+    if database_url.startswith("postgresql"):
+        # A worker would fire the cluster's periodic work, the hourly purge among it, which
+        # deletes the generated history (it ends long before today) under the measurements.
+        command.append("--no-worker")
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             command, env=environment, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
@@ -663,6 +667,7 @@ STORE_SOURCES = (
     "logs/models.py",
     "logs/repository.py",
     "logs/tallies.py",
+    "logs/run_tallies.py",
     "logs/search.py",
     "kit/orm.py",
     "kit/db.py",
@@ -914,6 +919,11 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--logs", type=int, help="logs in the SQLite store (default 1,000,000)")
     parser.add_argument("--postgres", action="store_true", help="also measure PostgreSQL")
     parser.add_argument(
+        "--pg-url",
+        help="with --postgres: measure this migrated, generated PostgreSQL store instead of "
+        "building one (it is not changed, and generation is not timed)",
+    )
+    parser.add_argument(
         "--pg-logs", type=int, help="logs in the PostgreSQL store (default 10,000,000)"
     )
     parser.add_argument("--repeat", type=int, help="timed requests per case (default 15)")
@@ -953,7 +963,13 @@ def run_sqlite(options: argparse.Namespace) -> Outcome:
 
 
 def run_postgres(options: argparse.Namespace) -> Outcome:
-    """Build a throwaway PostgreSQL store and measure it."""
+    """Build a throwaway PostgreSQL store and measure it, or measure the one given."""
+    if options.pg_url is not None:
+        engine = create_db_engine(options.pg_url)
+        rows, runs = count_rows(engine)
+        engine.dispose()
+        show(f"measuring the PostgreSQL store given ({rows:,} logs, {runs:,} runs)")
+        return benchmark("postgresql", options.pg_url, Generation(rows, runs, None, True), options)
     with postgres_store(options.pg_logs) as (url, generation):
         return benchmark("postgresql", url, generation, options)
 

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -23,6 +24,26 @@ from tidings.settings import Settings
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 TEMPLATE_DATABASE = "tidings_template"
+MEMORY = Path("/dev/shm")
+# What a run keeps there at most: a PostgreSQL cluster per worker, its WAL included, and the
+# stores of the tests running (a passing test's tmp_path goes when it ends).
+MEMORY_NEEDED = 4 * 1024**3
+
+
+def pytest_configure() -> None:
+    """Keep the tests' scratch files in memory when the machine has room there, unless
+    TMPDIR says where they go.
+
+    Each test copies a store: a SQLite file, or a PostgreSQL database cloned from a
+    template of several hundred files. On this machine's disk creating a file costs half a
+    millisecond and a sync far more: a clone took 0.8 s there against 0.03 s in memory, and
+    SQLite tests ran about twice as fast in memory.
+    """
+    if "TMPDIR" in os.environ or not os.access(MEMORY, os.W_OK):
+        return
+    if shutil.disk_usage(MEMORY).free >= MEMORY_NEEDED:
+        # tmp_path, tmp_path_factory and start_server's cluster all make theirs here.
+        tempfile.tempdir = str(MEMORY)
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +88,11 @@ def _fresh_postgres(server: PostgresServer, template: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+        # Copying the template's files beats WAL-logging each of its pages (PostgreSQL 15's
+        # default): 30 ms a clone against 60 ms.
+        version = connection.dialect.server_version_info or (0,)
+        strategy = " STRATEGY FILE_COPY" if version >= (15,) else ""
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}{strategy}"))
     try:
         yield server.url(name)
     finally:

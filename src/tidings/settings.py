@@ -33,10 +33,12 @@ class Settings(BaseSettings):
         description="Pooled store connections per process (and as many more at peaks).",
     )
     retention_days: int = Field(
-        default=30, ge=1, description="Days logs, runs and events are kept before the purge."
+        default=30,
+        ge=1,
+        description="Whole UTC days logs, runs and events are kept before the purge.",
     )
     content_retention_days: int = Field(
-        default=14, ge=1, description="Days rendered message contents are kept."
+        default=14, ge=1, description="Whole UTC days rendered message contents are kept."
     )
     schedule_tick_seconds: float = Field(
         default=60, gt=0, description="How often the time-driven notifications are checked."

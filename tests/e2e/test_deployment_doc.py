@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import create_engine, make_url, text
 
 from tests.support.cluster import Cluster, wait_healthy
 from tests.support.postgres import find_bindir, free_port
+from tidings.kit import partitions
 from tidings.kit.db import create_db_engine
 
 pytestmark = pytest.mark.postgres
@@ -42,6 +43,7 @@ def process_commands() -> dict[str, str]:
 def as_run_here(command: str, url: str) -> str:
     """The documented command pointed at the test's server, on loopback only."""
     database = str(make_url(url).database)
+    command = command.replace("tidings_restored", f"{database}_restored")
     command = command.replace(PLACEHOLDER_URL, url).replace("-d tidings", f"-d {database}")
     command = command.replace("0.0.0.0", "127.0.0.1")
     return re.sub(r"(^|\s)tidings ", rf"\1{sys.executable} -m tidings ", command)
@@ -55,7 +57,8 @@ def test_the_document_has_the_commands_this_test_runs() -> None:
         ],
         ["tidings", "keys"],
         ["pg_dump", "-Fc"],
-        ["pg_restore", "--clean"],
+        ["createdb", "-T"],
+        ["pg_restore", "--exit-on-error"],
     ]
     assert set(process_commands()) == {"API", "worker", "both"}
 
@@ -83,6 +86,18 @@ def test_the_shell_commands_run_as_written(postgres_url: str, tmp_path: Path) ->
         )
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
     assert (tmp_path / "tidings.dump").stat().st_size > 0
+    restored = url.set(database=f"{url.database}_restored")
+    engine = create_db_engine(restored.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        keys = connection.execute(text("SELECT count(*) FROM api_keys")).scalar_one()
+        days = partitions.partition_days(connection, "notification_logs")
+    engine.dispose()
+    admin = create_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {restored.database} WITH (FORCE)"))
+    admin.dispose()
+    assert keys == 1
+    assert days != []
 
 
 def test_the_monitoring_queries_run(postgres_url: str) -> None:
@@ -93,7 +108,7 @@ def test_the_monitoring_queries_run(postgres_url: str) -> None:
         for query in queries:
             connection.execute(text(query)).all()
     engine.dispose()
-    assert len(queries) == 6
+    assert len(queries) == 8
 
 
 def test_each_process_of_the_table_starts(postgres_url: str, tmp_path: Path) -> None:

@@ -1163,7 +1163,10 @@ class TestCommand:
             assert option in result.output
 
     def test_serves_prints_what_to_export_and_stops_on_ctrl_c(self) -> None:
-        ports = [f"--{name}-port" for name in ("slack", "teams", "smtp", "smtp-control", "webhook")]
+        ports = [
+            f"--{name}-port"
+            for name in ("slack", "teams", "smtp", "smtps", "smtp-control", "webhook")
+        ]
         command = [sys.executable, "-m", "tidings", "emulators", "--slack-token", "xoxb-cli"]
         process = subprocess.Popen(
             [*command, *[part for port in ports for part in (port, "0")]],

@@ -560,7 +560,7 @@ def log_filters(truth: Truth) -> list[ArrayFilter]:
             "notificationRunIds",
             "run_ids",
             operator.attrgetter("run_id"),
-            one_of_these(run_ids) | st.integers(run_ids[-1] + 1, 2**40),
+            one_of_these(run_ids) | st.integers(run_ids[-1] + 1, 2**53 - 1),
             as_number,
         ),
         enum_filter("notificationTypes", "types", "notification_type", NotificationType),

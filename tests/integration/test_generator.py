@@ -158,9 +158,26 @@ class TestConsistency:
 
         assert twice == []
 
-    def test_tallies_match_the_logs(self, history: Engine) -> None:
-        tallied = _rows(history, "SELECT sum(count) FROM notification_log_tallies")
-        counted = _rows(history, "SELECT count(*) FROM notification_logs")
+    @pytest.mark.parametrize(
+        ("tallies", "rows"),
+        [
+            ("notification_log_tallies", "notification_logs"),
+            ("notification_log_hour_tallies", "notification_logs"),
+            ("notification_run_tallies", "notification_runs"),
+            ("notification_run_hour_tallies", "notification_runs"),
+        ],
+    )
+    def test_tallies_match_the_rows(self, history: Engine, tallies: str, rows: str) -> None:
+        tallied = _rows(history, f"SELECT sum(count) FROM {tallies}")
+        counted = _rows(history, f"SELECT count(*) FROM {rows}")
+
+        assert tallied == counted
+
+    def test_run_tallies_count_the_delivered_runs(self, history: Engine) -> None:
+        tallied = _rows(history, "SELECT sum(count) FROM notification_run_tallies WHERE delivered")
+        counted = _rows(
+            history, "SELECT count(*) FROM notification_runs WHERE delivered_count >= 1"
+        )
 
         assert tallied == counted
 
@@ -192,6 +209,8 @@ class TestReproducibility:
         assert _rows(runtime.engine, "SELECT count(*) FROM notification_runs") == [(80,)]
         tallied = _rows(runtime.engine, "SELECT sum(count) FROM notification_log_tallies")
         assert tallied == _rows(runtime.engine, "SELECT count(*) FROM notification_logs")
+        tallied = _rows(runtime.engine, "SELECT sum(count) FROM notification_run_tallies")
+        assert tallied == [(80,)]
 
     def test_logs_goal_is_reached(self, runtime: Runtime) -> None:
         written = write_history(runtime.engine, HistorySpec(runs=None, logs=5000, seed=4, end=END))

@@ -1,10 +1,11 @@
 """The trigger-kept tallies stay exact through inserts, updates and deletes of logs.
 
 `total` of /logs for enum filters and dates is summed from `notification_log_tallies` (whole
-days) plus the logs of the partial days at the ends of the range. After every kind of change
-an operator or the engine can make with SQL, that total must equal a plain
-`SELECT count(*)` of the logs with the same conditions, and every tally row must equal a
-count of its logs.
+days) and `notification_log_hour_tallies` (whole hours of the partial end days), plus the
+logs of the partial hours at the very ends of the range. After every kind of change an
+operator or the engine can make with SQL, that total must equal a plain `SELECT count(*)` of
+the logs with the same conditions, and every tally row, daily and hourly, must equal a count
+of its logs.
 
 One store per backend serves the whole module; each test stores its own logs and the store
 is emptied after it.
@@ -28,22 +29,42 @@ from tidings.enums import (
     NotificationType,
     RecipientType,
 )
-from tidings.logs.models import LogTally, NotificationLog, NotificationRun
+from tidings.logs.models import (
+    LogAddressTally,
+    LogHourTally,
+    LogTally,
+    NotificationLog,
+    NotificationRun,
+)
 
 logs = cast(Table, NotificationLog.__table__)
 runs = cast(Table, NotificationRun.__table__)
-tallies = cast(Table, LogTally.__table__)
+addresses = cast(Table, LogAddressTally.__table__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
+HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+LEVELS = {
+    "day": (cast(Table, LogTally.__table__), DAY),
+    "hour": (cast(Table, LogHourTally.__table__), HOUR),
+}
 
 
 # The logs: two at each instant, from the last millisecond before D0 to midnight after D3,
 # with every boundary a range can have (midnight, midnight + 1 ms, noon - 1 ms, noon, the
-# last millisecond of a day). Their enum values cycle with co-prime periods.
+# last millisecond of a day, the middle of an hour). Their enum values cycle with co-prime
+# periods.
 D0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = [D0 + DAY * n for n in range(4)]
-TIMES_OF_DAY = (timedelta(0), MS, timedelta(hours=6), timedelta(hours=12) - MS, timedelta(hours=12))
+TIMES_OF_DAY = (
+    timedelta(0),
+    MS,
+    timedelta(hours=6),
+    timedelta(hours=6, minutes=30),
+    timedelta(hours=12) - MS,
+    timedelta(hours=12),
+    timedelta(hours=13, minutes=15),
+)
 INSTANTS = [
     D0 - MS,
     *(day + offset for day in DAYS for offset in (*TIMES_OF_DAY, DAY - MS)),
@@ -65,6 +86,16 @@ RECIPIENTS = tuple(RecipientType)
 MEDIUMS = tuple(Medium)
 IGNORED = (IgnoredReason.USER_UNSUBSCRIBED, IgnoredReason.CHANNEL_DISABLED, IgnoredReason.DUPLICATE)
 FAILED = (FailedReason.CLIENT_ERROR, FailedReason.CHANNEL_NOT_FOUND)
+# Addresses are matched case-insensitively; some logs have none.
+ADDRESSES = (
+    "Ada.Berg@example.com",
+    "ada.berg@EXAMPLE.com",
+    "grace@example.com",
+    None,
+    "Grace@Example.com",
+    "linus@example.com",
+    None,
+)
 
 
 def world(instants: Sequence[datetime], first: int = 0) -> list[RunSpec]:
@@ -81,6 +112,7 @@ def world(instants: Sequence[datetime], first: int = 0) -> list[RunSpec]:
             "date_created": when,
             "date_updated": when,
             "date_delivered": when if status is LogStatus.DELIVERED else None,
+            "recipient_email": ADDRESSES[n % 7],
         }
         fields = {"notification_type": TYPES[n % 3], "medium": MEDIUMS[n % 4], "date_created": when}
         specs.append(RunSpec(fields=fields, logs=[log]))
@@ -140,14 +172,16 @@ def change_ignored_reasons(engine: Engine) -> None:
         )
 
 
-def move_logs_across_midnight(engine: Engine) -> None:
-    """The last millisecond of a day becomes the next midnight, and midnight the day before."""
+def move_logs_across_midnight_and_noon(engine: Engine) -> None:
+    """The last millisecond of a day becomes the next midnight, and midnight the day before;
+    likewise across noon, an hour's boundary inside a day."""
+    ends = {time(23, 59, 59, 999_000), time(11, 59, 59, 999_000)}
     with engine.begin() as connection:
         rows = connection.execute(select(logs.c.id, logs.c.date_created)).all()
         moves = [
-            {"log_id": log_id, "moved": created + (MS if created.time() != time(0) else -MS)}
+            {"log_id": log_id, "moved": created + (MS if created.time() in ends else -MS)}
             for log_id, created in rows
-            if created.time() in {time(0), time(23, 59, 59, 999_000)}
+            if created.time() in {time(0), time(12), *ends}
         ]
         connection.execute(
             update(logs)
@@ -170,6 +204,15 @@ def change_types_and_mediums(engine: Engine) -> None:
             .where(logs.c.id % 3 == 1)
             .values(medium=Medium.WEBHOOK, recipient_type=RecipientType.ENTITY)
         )
+
+
+def readdress_some_logs(engine: Engine) -> None:
+    """Some logs get another address (in other letters' case), others lose theirs."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(logs).where(logs.c.id % 3 == 0).values(recipient_email="LINUS@example.com")
+        )
+        connection.execute(update(logs).where(logs.c.id % 5 == 0).values(recipient_email=None))
 
 
 def touch_without_changing_a_tallied_column(engine: Engine) -> None:
@@ -201,8 +244,9 @@ EVERY_CHANGE: tuple[Change, ...] = (
     fail_some_delivered_logs,
     ignore_some_failed_logs,
     change_ignored_reasons,
-    move_logs_across_midnight,
+    move_logs_across_midnight_and_noon,
     change_types_and_mediums,
+    readdress_some_logs,
     touch_without_changing_a_tallied_column,
     delete_some_logs,
     delete_some_runs,
@@ -223,6 +267,7 @@ PARAMS = {
     "medium": "mediums",
     "ignored_reason": "ignoredReasons",
     "failed_reason": "failedReasons",
+    "recipient_email": "recipientEmails",
 }
 ENUMS: dict[str, Sequence[Any]] = {
     "notification_type": list(NotificationType),
@@ -251,6 +296,11 @@ ONE_PER_DIMENSION: list[Filter] = [
     {"ignored_reason": [IgnoredReason.DUPLICATE]},
     {"failed_reason": [FailedReason.CLIENT_ERROR]},
 ]
+ADDRESS_FILTERS: list[Filter] = [
+    {"recipient_email": ["ada.berg@example.com"]},
+    {"recipient_email": ["GRACE@example.com", "linus@example.com"]},
+    {"recipient_email": ["nobody@example.com"]},
+]
 Range = tuple[datetime | None, datetime | None]
 Query = tuple[Filter, Range]
 D1, D2, D3 = DAYS[1:]
@@ -263,7 +313,11 @@ RANGES: list[Range] = [
     (D0 + MS, D3 + DAY - 2 * MS),  # a millisecond inside each end
     (D1 + NOON, D2 + NOON),  # two partial days, no whole day between
     (D1 + timedelta(hours=6), D1 + NOON),  # inside one day
-    (D1 + timedelta(hours=13), D1 + timedelta(hours=14)),  # inside one day, no logs
+    (D1 + timedelta(hours=13, minutes=30), D1 + timedelta(hours=14)),  # inside one day, no logs
+    (D0 + timedelta(hours=6, minutes=1), D3 + timedelta(hours=13, minutes=20)),  # partial hours
+    (D1 + timedelta(hours=6), D1 + timedelta(hours=7) - MS),  # one whole hour
+    (D1 + timedelta(hours=6, minutes=10), D1 + timedelta(hours=6, minutes=40)),  # inside an hour
+    (D1 + timedelta(hours=5), D2 + timedelta(hours=7)),  # no whole day: whole hours only
     (D2, D2),  # one instant, at midnight
     (D0 - DAY * 5, D3 + DAY * 10),  # beyond every log
     (D2, None),  # from midnight on
@@ -304,7 +358,10 @@ def true_counts(engine: Engine, queries: Sequence[Query]) -> dict[str, int]:
     with engine.connect() as connection:
         for f, (start, end) in queries:
             conditions: list[ColumnElement[bool]] = [
-                logs.c[column].in_(values) for column, values in f.items()
+                func.lower(logs.c.recipient_email).in_([v.lower() for v in values])
+                if column == "recipient_email"
+                else logs.c[column].in_(values)
+                for column, values in f.items()
             ]
             if start is not None:
                 conditions.append(logs.c.date_created >= start)
@@ -323,31 +380,58 @@ def prepare(engine: Engine, changes: Sequence[Change]) -> None:
 
 
 class TestTallyRows:
-    """Each tally is the number of logs with its day and enum values."""
+    """Each tally, daily and hourly, is the number of logs with its unit and enum values."""
 
+    @pytest.mark.parametrize("level", list(LEVELS))
     @pytest.mark.parametrize("changes", STAGES)
     def test_tallies_equal_a_count_of_the_logs(
-        self, api: Api, store: Engine, changes: Sequence[Change]
+        self, api: Api, store: Engine, changes: Sequence[Change], level: str
     ) -> None:
         prepare(store, changes)
+        table, unit = LEVELS[level]
         key = ("notification_type", "medium", "status", "recipient_type")
 
         with store.connect() as connection:
             kept = {
-                (row.day, *(str(row[k]) for k in key), row.ignored_reason, row.failed_reason): (
+                (row[level], *(str(row[k]) for k in key), row.ignored_reason, row.failed_reason): (
                     row.count
                 )
-                for row in connection.execute(select(tallies)).mappings()
+                for row in connection.execute(select(table)).mappings()
                 if row.count != 0
             }
             found = Counter(
                 (
-                    (row.date_created - EPOCH) // DAY,
+                    (row.date_created - EPOCH) // unit,
                     *(str(row[k]) for k in key),
                     row.ignored_reason or "",
                     row.failed_reason or "",
                 )
                 for row in connection.execute(select(logs)).mappings()
+            )
+
+        assert kept == dict(found)
+        assert sum(found.values()) > 0
+
+
+class TestAddressTallyRows:
+    """Each address tally is the number of logs its address (lowered) received that day."""
+
+    @pytest.mark.parametrize("changes", STAGES)
+    def test_address_tallies_equal_a_count_of_the_logs(
+        self, api: Api, store: Engine, changes: Sequence[Change]
+    ) -> None:
+        prepare(store, changes)
+
+        with store.connect() as connection:
+            kept = {
+                (row.day, row.recipient_email): row.count
+                for row in connection.execute(select(addresses)).mappings()
+                if row.count != 0
+            }
+            found = Counter(
+                ((row.date_created - EPOCH) // DAY, row.recipient_email.lower())
+                for row in connection.execute(select(logs)).mappings()
+                if row.recipient_email is not None
             )
 
         assert kept == dict(found)
@@ -383,6 +467,15 @@ class TestTotals:
 
         assert api_totals(api, queries) == true_counts(store, queries)
 
+    @pytest.mark.parametrize("changes", STAGES)
+    def test_addresses_within_date_ranges_count_exactly(
+        self, api: Api, store: Engine, changes: Sequence[Change]
+    ) -> None:
+        prepare(store, changes)
+        queries = [(f, window) for f in ADDRESS_FILTERS for window in RANGES]
+
+        assert api_totals(api, queries) == true_counts(store, queries)
+
     def test_totals_follow_each_change_as_it_is_made(self, api: Api, store: Engine) -> None:
         store_runs(store, world(INSTANTS))
         queries = [(f, window) for f in COMBINED[:3] for window in RANGES[:4]]
@@ -394,7 +487,7 @@ class TestTotals:
 
 
 class TestBeforeTheEpoch:
-    """Days before 1970 are tallied on their own day, as after it."""
+    """Days and hours before 1970 are tallied on their own unit, as after it."""
 
     def test_logs_either_side_of_the_epoch_are_counted_on_their_day(
         self, api: Api, store: Engine
@@ -404,6 +497,8 @@ class TestBeforeTheEpoch:
             ({}, (EPOCH, None)),
             ({}, (None, EPOCH - MS)),
             ({}, (EPOCH - DAY, EPOCH + DAY - MS)),
+            ({}, (EPOCH - HOUR, EPOCH + HOUR - MS)),
+            ({}, (EPOCH - timedelta(minutes=90), EPOCH + timedelta(minutes=90))),
         ]
 
         assert api_totals(api, queries) == true_counts(store, queries)

@@ -19,13 +19,23 @@ from tidings.settings import Settings
 LOGS = "/api/v1/notifications/logs"
 RUNS = "/api/v1/notifications/logs/run"
 ITEMS = {LOGS: "logs", RUNS: "runs"}
-# Children first, and the tallies too: a test that leaves tallies behind would fail the next.
+# Children first (PostgreSQL's partitioned tables have no cascading keys), and the tallies
+# too: a test that leaves tallies behind would fail the next.
 WIPE = (
+    "DELETE FROM notification_contents",
+    "DELETE FROM notification_deliveries",
+    "DELETE FROM notification_attempts",
+    "DELETE FROM notification_outbox",
+    "DELETE FROM notification_run_destinations",
     "DELETE FROM notification_run_objects",
     "DELETE FROM notification_logs",
     "DELETE FROM notification_runs",
     "DELETE FROM notification_objects",
     "DELETE FROM notification_log_tallies",
+    "DELETE FROM notification_log_hour_tallies",
+    "DELETE FROM notification_log_address_tallies",
+    "DELETE FROM notification_run_tallies",
+    "DELETE FROM notification_run_hour_tallies",
 )
 
 

@@ -74,7 +74,7 @@ def store_runs(engine: Engine, specs: list[RunSpec]) -> list[int]:
     A run's delivered_count defaults to the number of its DELIVERED logs.
     """
     with engine.begin() as connection:
-        next_id = repository.lock_run_ids(connection)
+        next_id = repository.reserve_ids(connection).next_run_number
         runs, logs, links = [], [], []
         for offset, spec in enumerate(specs):
             row = run_defaults(BASE_TIME + timedelta(minutes=offset)) | {"id": next_id + offset}
@@ -95,7 +95,7 @@ def store_runs(engine: Engine, specs: list[RunSpec]) -> list[int]:
         repository.insert_runs(connection, runs)
         repository.link_objects(connection, links)
         repository.insert_logs(connection, logs)
-        repository.sync_run_ids(connection)
+        repository.sync_ids(connection)
     return [run.id for run in runs]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert
 from tidings.channels.base import Answered, Attempt, OutgoingMessage
 from tidings.engine.models import OutboxMessage
 from tidings.enums import AttemptOutcome, FailedReason, Medium
+from tidings.kit import partitions
 from tidings.kit.clock import Clock
 
 CHAT = {Medium.SLACK: "Slack", Medium.MICROSOFT_TEAMS: "Microsoft Teams"}
@@ -60,7 +61,10 @@ class OutboxChannel:
         ]
         if rows:
             with self._engine.begin() as connection:
-                connection.execute(insert(OutboxMessage), rows)
+                stamped = partitions.stamped_id(
+                    connection.dialect.name, now, partitions.OUTBOX_SEQUENCE
+                )
+                connection.execute(insert(OutboxMessage).values(**stamped), rows)
         return results
 
     async def close(self) -> None:

@@ -2,11 +2,18 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tidings.enums import AttemptOutcome, Medium, NotificationType
-from tidings.kit.orm import Base, BigIntId, UtcDateTime, enum_check, enum_column_type
+from tidings.kit.orm import (
+    Base,
+    BigIntId,
+    UtcDateTime,
+    enum_check,
+    enum_column_type,
+    sqlite_only_foreign_key,
+)
 
 
 class NotificationEvent(Base):
@@ -36,15 +43,16 @@ class NotificationContent(Base):
 
     __tablename__ = "notification_contents"
 
-    log_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE"), primary_key=True
-    )
+    log_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     subject: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)  # the medium's structured form, as JSON
     date_created: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (Index("ix_contents_created", "date_created"),)
+    __table_args__ = (
+        sqlite_only_foreign_key("log_id", "notification_logs.id", ondelete="CASCADE"),
+        Index("ix_contents_created", "date_created"),
+    )
 
 
 # The destinations a run has reached so far: claiming one twice is a DUPLICATE. Kept in the
@@ -52,13 +60,9 @@ class NotificationContent(Base):
 run_destinations = Table(
     "notification_run_destinations",
     Base.metadata,
-    Column(
-        "run_id",
-        BigInteger,
-        ForeignKey("notification_runs.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("run_id", BigInteger, primary_key=True),
     Column("destination", String(600), primary_key=True),
+    sqlite_only_foreign_key("run_id", "notification_runs.id", ondelete="CASCADE"),
 )
 
 
@@ -68,9 +72,7 @@ class OutboxMessage(Base):
     __tablename__ = "notification_outbox"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
-    log_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE")
-    )
+    log_id: Mapped[int] = mapped_column(BigInteger)
     medium: Mapped[Medium] = mapped_column(enum_column_type(Medium, "medium"))
     destination: Mapped[str] = mapped_column(String(600))
     subject: Mapped[str] = mapped_column(Text)
@@ -80,6 +82,7 @@ class OutboxMessage(Base):
 
     __table_args__ = (
         enum_check("medium", Medium),
+        sqlite_only_foreign_key("log_id", "notification_logs.id", ondelete="CASCADE"),
         Index("ix_outbox_log", "log_id"),
         Index("ix_outbox_sent", "date_sent"),
     )
@@ -91,16 +94,17 @@ class Delivery(Base):
 
     __tablename__ = "notification_deliveries"
 
-    log_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE"), primary_key=True
-    )
+    log_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     run_id: Mapped[int] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer)
     failures: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_deliveries_run_next", "run_id", "next_attempt_at"),)
+    __table_args__ = (
+        sqlite_only_foreign_key("log_id", "notification_logs.id", ondelete="CASCADE"),
+        Index("ix_deliveries_run_next", "run_id", "next_attempt_at"),
+    )
 
 
 class DeliveryAttempt(Base):
@@ -109,9 +113,7 @@ class DeliveryAttempt(Base):
     __tablename__ = "notification_attempts"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
-    log_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("notification_logs.id", ondelete="CASCADE")
-    )
+    log_id: Mapped[int] = mapped_column(BigInteger)
     number: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     latency_ms: Mapped[float] = mapped_column(Float)
@@ -128,5 +130,6 @@ class DeliveryAttempt(Base):
 
     __table_args__ = (
         enum_check("outcome", AttemptOutcome),
+        sqlite_only_foreign_key("log_id", "notification_logs.id", ondelete="CASCADE"),
         Index("ix_attempts_log", "log_id", "number"),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Connection,
     Table,
     bindparam,
+    delete,
     func,
     insert,
     literal_column,
@@ -24,6 +25,7 @@ from tidings.engine.models import (
     DeliveryAttempt,
     NotificationContent,
     NotificationEvent,
+    OutboxMessage,
     run_destinations,
 )
 from tidings.engine.settle import Settlement, settle_counts
@@ -38,12 +40,15 @@ from tidings.enums import (
     RunIgnoredReason,
     RunStatus,
 )
+from tidings.kit import partitions
+from tidings.logs.models import run_objects
 from tidings.logs.repository import dialect_insert, logs, runs
 
 events = cast(Table, NotificationEvent.__table__)
 contents = cast(Table, NotificationContent.__table__)
 deliveries = cast(Table, Delivery.__table__)
 attempts = cast(Table, DeliveryAttempt.__table__)
+outbox = cast(Table, OutboxMessage.__table__)
 members = cast(Table, TeamMember.__table__)
 
 
@@ -153,7 +158,11 @@ def run_by_id(connection: Connection, run_id: int) -> RunRecord | None:
 
 def insert_run(connection: Connection, values: dict[str, Any]) -> int:
     """Insert a run; returns its id."""
-    return int(connection.execute(insert(runs).values(**values).returning(runs.c.id)).scalar_one())
+    stamped = partitions.stamped_id(
+        connection.dialect.name, values["date_created"], partitions.RUN_SEQUENCE
+    )
+    statement = insert(runs).values(**values, **stamped).returning(runs.c.id)
+    return int(connection.execute(statement).scalar_one())
 
 
 def mark_expanded(connection: Connection, run_id: int, now: datetime) -> None:
@@ -168,8 +177,49 @@ def forget_partial_expansion(connection: Connection, run_id: int) -> None:
 
     Nothing of it was sent: delivery starts only once a run is fully expanded.
     """
-    connection.execute(logs.delete().where(logs.c.run_id == run_id))
+    log_ids = list(connection.scalars(select(logs.c.id).where(logs.c.run_id == run_id)))
+    delete_logs(connection, log_ids)
     connection.execute(run_destinations.delete().where(run_destinations.c.run_id == run_id))
+
+
+# Deletes ---------------------------------------------------------------------------------------
+# SQLite's foreign keys would cascade these; PostgreSQL's partitioned tables have none
+# (kit.orm.sqlite_only_foreign_key), so every delete names what goes with a row.
+
+DELETE_BATCH = 5000
+
+
+LOG_DEPENDANTS: tuple[tuple[Table, Any], ...] = (
+    (contents, contents.c.log_id),
+    (deliveries, deliveries.c.log_id),
+    (attempts, attempts.c.log_id),
+    (outbox, outbox.c.log_id),
+)
+
+
+def delete_logs(connection: Connection, ids: Sequence[int]) -> None:
+    """Delete logs and what hangs off them (contents, delivery state, attempts, outbox)."""
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        for table, key in LOG_DEPENDANTS:
+            connection.execute(delete(table).where(key.in_(batch)))
+        connection.execute(delete(logs).where(logs.c.id.in_(batch)))
+
+
+def delete_runs(connection: Connection, ids: Sequence[int]) -> None:
+    """Delete runs with their logs, objects and destinations; re-runs of them keep no
+    pointer to a run that is gone."""
+    log_ids = list(connection.scalars(select(logs.c.id).where(logs.c.run_id.in_(ids))))
+    delete_logs(connection, log_ids)
+    for table, key in (
+        (run_objects, run_objects.c.run_id),
+        (run_destinations, run_destinations.c.run_id),
+    ):
+        connection.execute(delete(table).where(key.in_(ids)))
+    connection.execute(
+        update(runs).where(runs.c.original_run_id.in_(ids)).values(original_run_id=None)
+    )
+    connection.execute(delete(runs).where(runs.c.id.in_(ids)))
 
 
 def unfinished_run_ids(connection: Connection) -> list[int]:
@@ -270,7 +320,8 @@ def insert_logs(
         }
         for d in drafts
     ]
-    statement = insert(logs).returning(logs.c.id, sort_by_parameter_order=True)
+    stamped = partitions.stamped_id(connection.dialect.name, now, partitions.LOG_SEQUENCE)
+    statement = insert(logs).values(**stamped).returning(logs.c.id, sort_by_parameter_order=True)
     ids = [int(log_id) for log_id in connection.execute(statement, rows).scalars()]
     content_rows = [
         {
@@ -593,8 +644,6 @@ def fail_run(
 
 def object_links(connection: Connection, run_id: int) -> list[tuple[int, int]]:
     """The (object key, position) pairs of a run's objects, in order."""
-    from tidings.logs.models import run_objects
-
     statement = (
         select(run_objects.c.object_pk, run_objects.c.position)
         .where(run_objects.c.run_id == run_id)

@@ -6,7 +6,6 @@ history, and slot dates follow the slot index, so rows arrive in time order as i
 """
 
 import gc
-import itertools
 import multiprocessing
 import queue
 import random
@@ -35,6 +34,7 @@ from tidings.enums import (
     RunStatus,
 )
 from tidings.generator.world import Person, Service, Team, Thing, World, build_world, object_rows
+from tidings.kit import partitions
 from tidings.logs import repository
 from tidings.logs.repository import NewLog, NewRun, RunObjectLink
 from tidings.notification_types import TYPE_INFO, display_name
@@ -134,10 +134,25 @@ class PlannedRun:
     logs: list[NewLog] = field(default_factory=list)
 
 
+@dataclass
+class Numbering:
+    """Hands out the ids of a table from a sequence number on; with `day_ids` (PostgreSQL)
+    each id carries its row's day, which places it in that day's partition."""
+
+    next_number: int
+    day_ids: bool
+
+    def take(self, when: datetime) -> int:
+        """The id of the next row, written at `when`."""
+        number = self.next_number
+        self.next_number += 1
+        return partitions.day_id(partitions.day_of(when), number) if self.day_ids else number
+
+
 class SlotPlanner:
     """Plans the runs of one slot from the world and the slot's random stream."""
 
-    def __init__(self, world: World, run_ids: Iterator[int]) -> None:
+    def __init__(self, world: World, run_ids: Numbering) -> None:
         self.world = world
         self.run_ids = run_ids
         self.types = list(PROFILES)
@@ -151,7 +166,7 @@ class SlotPlanner:
         services, things = self._objects(rng, profile)
         run = PlannedRun(
             row=_run_row(
-                next(self.run_ids),
+                self.run_ids.take(when),
                 notification_type,
                 medium,
                 _summary(notification_type, services, things),
@@ -170,7 +185,7 @@ class SlotPlanner:
         if run.row["status"] in (RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS) and run.logs:
             retry_at = when + timedelta(minutes=rng.randint(10, 240))
             if retry_at < end - IN_FLIGHT and rng.random() < 0.1:
-                planned.append(_rerun(rng, run, next(self.run_ids), retry_at, seq_no=1))
+                planned.append(_rerun(rng, run, self.run_ids.take(retry_at), retry_at, seq_no=1))
         return planned
 
     def _objects(self, rng: random.Random, profile: Profile) -> tuple[list[Service], list[Thing]]:
@@ -447,14 +462,14 @@ def _slot_rng(seed: int, index: int) -> random.Random:
 
 
 def plan_history(
-    world: World, spec: HistorySpec, first_run_id: int = 1
+    world: World, spec: HistorySpec, run_ids: Numbering | None = None
 ) -> Iterator[list[PlannedRun]]:
     """The slots of a history, oldest first, until the requested runs or logs are reached.
 
     The clock advances with the share of the goal already written, so the history covers
     the whole period whatever the size of individual runs.
     """
-    planner = SlotPlanner(world, itertools.count(first_run_id))
+    planner = SlotPlanner(world, run_ids or Numbering(1, day_ids=False))
     start = spec.end - timedelta(days=spec.days)
     span = spec.end - start
     last = spec.end - timedelta(seconds=1)
@@ -483,13 +498,28 @@ class PreparedBatch:
     logs: repository.PreparedRows
     run_count: int
     log_count: int
+    # The next free sequence numbers once this batch is written.
+    next_run_number: int
+    next_log_number: int | None
+
+
+@dataclass
+class IdPlan:
+    """Where the ids of a generation start (see `repository.reserve_ids`)."""
+
+    runs: Numbering
+    logs: Numbering | None  # None: the database numbers the logs
 
 
 def _prepare(
-    dialect: str, batch: list[list[PlannedRun]], object_keys: dict[tuple[str, int], int]
+    dialect: str,
+    batch: list[list[PlannedRun]],
+    object_keys: dict[tuple[str, int], int],
+    ids: IdPlan,
 ) -> PreparedBatch:
     planned = [run for slot in batch for run in slot]
     logs = [log for run in planned for log in run.logs]
+    log_ids = None if ids.logs is None else [ids.logs.take(log.date_created) for log in logs]
     links = [
         RunObjectLink(run.row["id"], object_keys[key], position)
         for run in planned
@@ -498,9 +528,11 @@ def _prepare(
     return PreparedBatch(
         runs=repository.prepare_runs(dialect, [NewRun(**run.row) for run in planned]),
         links=repository.prepare_links(dialect, links),
-        logs=repository.prepare_logs(dialect, logs),
+        logs=repository.prepare_logs(dialect, logs, log_ids),
         run_count=len(planned),
         log_count=len(logs),
+        next_run_number=ids.runs.next_number,
+        next_log_number=None if ids.logs is None else ids.logs.next_number,
     )
 
 
@@ -512,24 +544,24 @@ def _write(connection: Connection, batch: PreparedBatch) -> None:
 def _prepared_batches(
     world: World,
     spec: HistorySpec,
-    first_run_id: int,
+    ids: IdPlan,
     dialect: str,
     object_keys: dict[tuple[str, int], int],
 ) -> Iterator[PreparedBatch]:
     batch: list[list[PlannedRun]] = []
-    for slot in plan_history(world, spec, first_run_id):
+    for slot in plan_history(world, spec, ids.runs):
         batch.append(slot)
         if len(batch) >= BATCH_SLOTS:
-            yield _prepare(dialect, batch, object_keys)
+            yield _prepare(dialect, batch, object_keys, ids)
             batch = []
     if batch:
-        yield _prepare(dialect, batch, object_keys)
+        yield _prepare(dialect, batch, object_keys, ids)
 
 
 def _plan_in_child(
     world: World,
     spec: HistorySpec,
-    first_run_id: int,
+    ids: IdPlan,
     dialect: str,
     object_keys: dict[tuple[str, int], int],
     handoff: "multiprocessing.Queue[PreparedBatch | str | None]",
@@ -540,7 +572,7 @@ def _plan_in_child(
     # ends with the generation and its memory with it.
     gc.disable()
     try:
-        for batch in _prepared_batches(world, spec, first_run_id, dialect, object_keys):
+        for batch in _prepared_batches(world, spec, ids, dialect, object_keys):
             handoff.put(batch)
         handoff.put(None)
     except BaseException:  # reported to the writer, which raises it
@@ -550,7 +582,7 @@ def _plan_in_child(
 def _planned_elsewhere(
     world: World,
     spec: HistorySpec,
-    first_run_id: int,
+    ids: IdPlan,
     dialect: str,
     object_keys: dict[tuple[str, int], int],
 ) -> Iterator[PreparedBatch]:
@@ -571,7 +603,7 @@ def _planned_elsewhere(
     handoff: multiprocessing.Queue[PreparedBatch | str | None] = context.Queue(maxsize=4)
     planner = context.Process(
         target=_plan_in_child,
-        args=(world, spec, first_run_id, dialect, object_keys, handoff),
+        args=(world, spec, ids, dialect, object_keys, handoff),
         name="history-planner",
         daemon=True,
     )
@@ -598,6 +630,22 @@ def _planned_elsewhere(
         handoff.close()
 
 
+def _reserve_ids(connection: Connection, spec: HistorySpec) -> IdPlan:
+    """Lock the runs and logs against other writers and plan the ids from their sequences;
+    on PostgreSQL, make the partitions of the days the history covers."""
+    reserved = repository.reserve_ids(connection)
+    day_ids = connection.dialect.name == "postgresql"
+    if day_ids and partitions.is_partitioned(connection, partitions.LOGS):
+        first_day = partitions.day_of(spec.end - timedelta(days=spec.days))
+        partitions.ensure_partitions(connection, first_day, partitions.day_of(spec.end))
+    return IdPlan(
+        runs=Numbering(reserved.next_run_number, day_ids=day_ids),
+        logs=None
+        if reserved.next_log_number is None
+        else Numbering(reserved.next_log_number, day_ids=day_ids),
+    )
+
+
 def write_history(engine: Engine, spec: HistorySpec, *, progress: bool = False) -> Written:
     """Write a generated history into a migrated store; returns what was written."""
     world = build_world(spec.seed)
@@ -622,15 +670,15 @@ def write_history(engine: Engine, spec: HistorySpec, *, progress: bool = False) 
             else nullcontext()
         )
         with loading:
-            first_run_id = repository.lock_run_ids(connection)
-            batches = _planned_elsewhere(
-                world, spec, first_run_id, connection.dialect.name, object_keys
-            )
+            ids = _reserve_ids(connection, spec)
+            batches = _planned_elsewhere(world, spec, ids, connection.dialect.name, object_keys)
+            next_numbers: tuple[int, int | None] = (ids.runs.next_number, None)
             for batch in batches:
                 _write(connection, batch)
                 written.runs += batch.run_count
                 written.logs += batch.log_count
+                next_numbers = (batch.next_run_number, batch.next_log_number)
                 bar.update(task, completed=written.runs if unit == "runs" else written.logs)
-            repository.sync_run_ids(connection)
+            repository.sync_ids(connection, *next_numbers)
             bar.update(task, description="building indexes")
     return written

@@ -4,7 +4,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Dialect, Enum, Integer, MetaData
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+)
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -102,3 +111,18 @@ def enum_check(column: str, enum: type[StrEnum]) -> CheckConstraint:
     """
     allowed = " OR ".join(f"{column} = '{member.value}'" for member in enum)
     return CheckConstraint(allowed, name=f"{column}_valid")
+
+
+# Marks, in a constraint's `info`, a foreign key that exists on SQLite only.
+SQLITE_ONLY = "sqlite_only"
+
+
+def sqlite_only_foreign_key(column: str, target: str, *, ondelete: str) -> ForeignKeyConstraint:
+    """A foreign key between tables that PostgreSQL partitions by day (kit.partitions).
+
+    There a day is dropped a partition at a time, and a key into a partitioned table would
+    make every drop check every referencing row under an exclusive lock; so on PostgreSQL
+    the engine deletes a row's dependants itself and the key exists on SQLite only.
+    """
+    key = ForeignKeyConstraint([column], [target], ondelete=ondelete, info={SQLITE_ONLY: True})
+    return key.ddl_if(dialect="sqlite")

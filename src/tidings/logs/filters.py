@@ -43,6 +43,22 @@ class LogFilter:
             or self.recipient_channels
         )
 
+    @property
+    def only_addresses(self) -> bool:
+        """True when addresses (and dates) are the only filters, which the address tallies
+        can count."""
+        return bool(self.recipient_emails) and not (
+            self.run_ids
+            or self.types
+            or self.statuses
+            or self.recipient_types
+            or self.recipient_entity_ids
+            or self.recipient_channels
+            or self.mediums
+            or self.ignored_reasons
+            or self.failed_reasons
+        )
+
 
 @dataclass(frozen=True)
 class RunFilter:

@@ -29,7 +29,14 @@ from tidings.enums import (
     RunIgnoredReason,
     RunStatus,
 )
-from tidings.kit.orm import Base, BigIntId, UtcDateTime, enum_check, enum_column_type
+from tidings.kit.orm import (
+    Base,
+    BigIntId,
+    UtcDateTime,
+    enum_check,
+    enum_column_type,
+    sqlite_only_foreign_key,
+)
 
 NOT_NULL = "IS NOT NULL"
 
@@ -54,9 +61,7 @@ class NotificationRun(Base):
         enum_column_type(RunFailedReason, "run_failed_reason")
     )
     error_message: Mapped[str | None] = mapped_column(Text)
-    original_run_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("notification_runs.id", ondelete="SET NULL")
-    )
+    original_run_id: Mapped[int | None] = mapped_column(BigInteger)
     seq_no: Mapped[int] = mapped_column(Integer, default=0)
     date_created: Mapped[datetime] = mapped_column(UtcDateTime)
     date_updated: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -73,6 +78,7 @@ class NotificationRun(Base):
         enum_check("status", RunStatus),
         enum_check("ignored_reason", RunIgnoredReason),
         enum_check("failed_reason", RunFailedReason),
+        sqlite_only_foreign_key("original_run_id", "notification_runs.id", ondelete="SET NULL"),
         Index("ix_runs_created", "date_created", "id"),
         # deliveredOnly=true, the default, reads only runs that delivered something.
         Index(
@@ -132,12 +138,7 @@ class NotificationObject(Base):
 run_objects = Table(
     "notification_run_objects",
     Base.metadata,
-    Column(
-        "run_id",
-        BigInteger,
-        ForeignKey("notification_runs.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("run_id", BigInteger, primary_key=True),
     Column(
         "object_pk",
         BigInteger,
@@ -145,7 +146,9 @@ run_objects = Table(
         primary_key=True,
     ),
     Column("position", Integer, nullable=False, default=0),
-    Index("ix_run_objects_object", "object_pk"),
+    # With the run: a search finds an object's runs from the index alone.
+    Index("ix_run_objects_object", "object_pk", "run_id"),
+    sqlite_only_foreign_key("run_id", "notification_runs.id", ondelete="CASCADE"),
 )
 
 
@@ -168,9 +171,7 @@ class NotificationLog(Base):
     __tablename__ = "notification_logs"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
-    run_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("notification_runs.id", ondelete="CASCADE")
-    )
+    run_id: Mapped[int] = mapped_column(BigInteger)
     # Type and medium repeat the run's so that log filters never need a join.
     notification_type: Mapped[NotificationType] = mapped_column(
         enum_column_type(NotificationType, "notification_type")
@@ -206,6 +207,7 @@ class NotificationLog(Base):
         enum_check("recipient_type", RecipientType),
         enum_check("ignored_reason", IgnoredReason),
         enum_check("failed_reason", FailedReason),
+        sqlite_only_foreign_key("run_id", "notification_runs.id", ondelete="CASCADE"),
         Index("ix_logs_created", "date_created", "id"),
         _filter_index("ix_logs_run_created", "run_id"),
         _filter_index("ix_logs_type_created", "notification_type"),
@@ -245,4 +247,70 @@ class LogTally(Base):
     recipient_type: Mapped[str] = mapped_column(String(20), primary_key=True)
     ignored_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
     failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# SQLite keeps these tallies in their primary key's b-tree alone (WITHOUT ROWID): a write
+# through a trigger then changes one b-tree instead of a table and its key's index.
+WITHOUT_ROWID_ON_SQLITE = {"sqlite_with_rowid": False}
+
+
+class LogHourTally(Base):
+    """As `LogTally`, for one hour: the whole hours of a date range's partial end days."""
+
+    __tablename__ = "notification_log_hour_tallies"
+    __table_args__ = WITHOUT_ROWID_ON_SQLITE
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)  # hours since 1970-01-01 UTC
+    notification_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    recipient_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ignored_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LogAddressTally(Base):
+    """How many logs one address (lowered) received on one day, kept exact by triggers like
+    `LogTally`: `total` for recipientEmails without other filters."""
+
+    __tablename__ = "notification_log_address_tallies"
+    __table_args__ = WITHOUT_ROWID_ON_SQLITE
+
+    recipient_email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RunTally(Base):
+    """How many runs share one day and one combination of the run filters' columns, kept
+    exact by triggers like `LogTally`; `delivered` is `delivered_count >= 1`."""
+
+    __tablename__ = "notification_run_tallies"
+    __table_args__ = WITHOUT_ROWID_ON_SQLITE
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    ignored_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    delivered: Mapped[bool] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RunHourTally(Base):
+    """As `RunTally`, for one hour."""
+
+    __tablename__ = "notification_run_hour_tallies"
+    __table_args__ = WITHOUT_ROWID_ON_SQLITE
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    ignored_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    delivered: Mapped[bool] = mapped_column(primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,29 +1,38 @@
 """All SQL of the read API. Statements are built here and nowhere else.
 
-Counting is the expensive half of a page at millions of logs: when every log filter is an
-enum column or a date, `total` is summed from the trigger-kept tallies (whole days) plus the
-logs of the at most two partial days at the ends of a date range.
+Counting is the expensive half of a page at millions of rows, so `total` is summed from the
+trigger-kept tallies wherever they can answer: the logs' tallies by day and by hour for enum
+filters and dates, by address and day for recipientEmails, and the runs' by day and by hour
+for every run filter but searchQuery. Whole days come from the daily tallies, whole hours of
+the partial end days from the hourly ones, and only what is left at the very ends of a date
+range is counted from the rows.
 """
 
+import operator
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial, reduce
 from itertools import chain
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    CompoundSelect,
     Connection,
     FromClause,
     Select,
+    Subquery,
     Table,
+    bindparam,
     func,
     or_,
     select,
-    union,
+    true,
+    union_all,
 )
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.compiler import compiles
@@ -42,25 +51,42 @@ from tidings.enums import (
     RunStatus,
     SortOrder,
 )
+from tidings.kit import partitions
 from tidings.kit.db import fold, wire_instant
-from tidings.kit.orm import EPOCH, ONE_MILLISECOND, UtcDateTime, epoch_millis, to_millis
+from tidings.kit.orm import (
+    EPOCH,
+    ONE_MILLISECOND,
+    UtcDateTime,
+    epoch_millis,
+    from_epoch_millis,
+    to_millis,
+)
 from tidings.kit.pagination import PageRequest
+from tidings.logs import run_tallies as run_tallies_ddl
 from tidings.logs import search
 from tidings.logs import tallies as tallies_ddl
 from tidings.logs.filters import LogFilter, RunFilter
 from tidings.logs.models import (
+    LogAddressTally,
+    LogHourTally,
     LogTally,
     NotificationLog,
     NotificationObject,
     NotificationRun,
+    RunHourTally,
+    RunTally,
     run_objects,
 )
-from tidings.logs.tallies import MILLIS_PER_DAY
+from tidings.logs.tallies import MILLIS_PER_DAY, MILLIS_PER_HOUR
 
 logs = cast(Table, NotificationLog.__table__)
 runs = cast(Table, NotificationRun.__table__)
 objects = cast(Table, NotificationObject.__table__)
 tallies = cast(Table, LogTally.__table__)
+log_hour_tallies = cast(Table, LogHourTally.__table__)
+address_tallies = cast(Table, LogAddressTally.__table__)
+run_tallies = cast(Table, RunTally.__table__)
+run_hour_tallies = cast(Table, RunHourTally.__table__)
 
 
 def _on_the_wire(columns: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -169,6 +195,14 @@ def _email_conditions(emails: frozenset[str]) -> list[ColumnElement[bool]]:
     ]
 
 
+def _address_conditions(table: FromClause, f: LogFilter) -> list[ColumnElement[bool]]:
+    """The address filter against the logs or the address tallies (which hold lower())."""
+    if table is logs:
+        return _email_conditions(f.recipient_emails)
+    lowered = frozenset(email.lower() for email in f.recipient_emails)
+    return _within(table.c.recipient_email, lowered)
+
+
 def log_conditions(f: LogFilter) -> list[ColumnElement[bool]]:
     """Every condition of a log filter, against the logs table."""
     return [
@@ -181,62 +215,91 @@ def log_conditions(f: LogFilter) -> list[ColumnElement[bool]]:
     ]
 
 
-def _day_start(day: int) -> datetime | None:
-    """Midnight UTC starting `day`, or None past the last day a datetime can hold."""
-    try:
-        return EPOCH + timedelta(days=day)
-    except OverflowError:
-        return None
+class TallyLevel(NamedTuple):
+    """A tally table, the column numbering its units, and a unit's length."""
+
+    table: Table
+    unit: str
+    millis: int
 
 
-def _raw_log_count(
-    f: LogFilter, start: datetime | None, end: datetime | None, *, end_inclusive: bool
-) -> Select[Any]:
-    conditions = [
-        *_dimension_conditions(logs, f),
-        *_date_conditions(logs, start, end, end_inclusive=end_inclusive),
+LOG_LEVELS = (
+    TallyLevel(tallies, "day", MILLIS_PER_DAY),
+    TallyLevel(log_hour_tallies, "hour", MILLIS_PER_HOUR),
+)
+ADDRESS_LEVELS = (TallyLevel(address_tallies, "day", MILLIS_PER_DAY),)
+RUN_LEVELS = (
+    TallyLevel(run_tallies, "day", MILLIS_PER_DAY),
+    TallyLevel(run_hour_tallies, "hour", MILLIS_PER_HOUR),
+)
+# The conditions of a filter against the counted table or one of its tallies.
+Conditions = Callable[[FromClause], list[ColumnElement[bool]]]
+
+
+def _tallied_parts(
+    rows: Table,
+    levels: Sequence[TallyLevel],
+    where: Conditions,
+    start: int | None,
+    end: int | None,
+) -> list[ColumnElement[Any]]:
+    """Scalar subqueries whose sum counts the `rows` matching `where` created from `start`
+    to `end` (epoch milliseconds, both inclusive; None is unbounded).
+
+    The whole units of the coarsest level come from its tallies, the rest at either end
+    from the next level down, and the partial units of the finest level from the rows.
+    """
+    if not levels:
+        span = [
+            *([] if start is None else [rows.c.date_created >= from_epoch_millis(start)]),
+            *([] if end is None else [rows.c.date_created <= from_epoch_millis(end)]),
+        ]
+        return [select(func.count()).select_from(rows).where(*where(rows), *span).scalar_subquery()]
+    level, finer = levels[0], levels[1:]
+    first = None if start is None else -(-start // level.millis)
+    last = None if end is None else (end + 1) // level.millis - 1
+    if first is not None and last is not None and first > last:
+        return _tallied_parts(rows, finer, where, start, end)
+    unit = level.table.c[level.unit]
+    whole = [
+        *([] if first is None else [unit >= first]),
+        *([] if last is None else [unit <= last]),
     ]
-    return select(func.count()).select_from(logs).where(*conditions)
+    tallied = select(func.coalesce(func.sum(level.table.c.count), 0)).where(
+        *where(level.table), *whole
+    )
+    parts: list[ColumnElement[Any]] = [tallied.scalar_subquery()]
+    if start is not None and first is not None and start < first * level.millis:
+        parts += _tallied_parts(rows, finer, where, start, first * level.millis - 1)
+    if end is not None and last is not None and (last + 1) * level.millis <= end:
+        parts += _tallied_parts(rows, finer, where, (last + 1) * level.millis, end)
+    return parts
 
 
-def _tallied_log_count(f: LogFilter) -> Select[Any]:
-    """One statement: whole days from the tallies, the partial end days from the logs."""
-    first_full_day = (
-        None
-        if f.from_date is None
-        else -(-epoch_millis(_inclusive_start(f.from_date)) // MILLIS_PER_DAY)
-    )
-    last_full_day = (
-        None if f.until_date is None else (epoch_millis(f.until_date) + 1) // MILLIS_PER_DAY - 1
-    )
-    if first_full_day is not None and last_full_day is not None and first_full_day > last_full_day:
-        return _raw_log_count(f, f.from_date, f.until_date, end_inclusive=True)
-
-    day_conditions = []
-    if first_full_day is not None:
-        day_conditions.append(tallies.c.day >= first_full_day)
-    if last_full_day is not None:
-        day_conditions.append(tallies.c.day <= last_full_day)
-    tallied = (
-        select(func.coalesce(func.sum(tallies.c.count), 0))
-        .where(*_dimension_conditions(tallies, f), *day_conditions)
-        .scalar_subquery()
-    )
-    total: ColumnElement[Any] = tallied
-    if first_full_day is not None:
-        head = _raw_log_count(f, f.from_date, _day_start(first_full_day), end_inclusive=False)
-        total = total + head.scalar_subquery()
-    tail_start = None if last_full_day is None else _day_start(last_full_day + 1)
-    if tail_start is not None:
-        tail = _raw_log_count(f, tail_start, f.until_date, end_inclusive=True)
-        total = total + tail.scalar_subquery()
-    return select(total)
+def _tallied_count(
+    rows: Table,
+    levels: Sequence[TallyLevel],
+    where: Conditions,
+    from_date: datetime | None,
+    until_date: datetime | None,
+) -> Select[Any]:
+    """One statement counting the `rows` matching `where` within the dates, from tallies."""
+    start = None if from_date is None else epoch_millis(_inclusive_start(from_date))
+    end = None if until_date is None else epoch_millis(until_date)
+    parts = _tallied_parts(rows, levels, where, start, end)
+    return select(reduce(operator.add, parts))
 
 
 def log_count_statement(f: LogFilter) -> Select[Any]:
     """The statement that counts the logs matching `f`."""
     if f.only_tallied_dimensions:
-        return _tallied_log_count(f)
+        return _tallied_count(
+            logs, LOG_LEVELS, partial(_dimension_conditions, f=f), f.from_date, f.until_date
+        )
+    if f.only_addresses:
+        return _tallied_count(
+            logs, ADDRESS_LEVELS, partial(_address_conditions, f=f), f.from_date, f.until_date
+        )
     return select(func.count()).select_from(logs).where(*log_conditions(f))
 
 
@@ -310,50 +373,140 @@ def _object_matches(query: str) -> Select[Any]:
     )
 
 
-def _search_conditions(query: str) -> ColumnElement[bool]:
-    """The runs whose summary or an object's name, tag or cid contains `query`.
+class among(FunctionElement[bool]):
+    """`id IN (subquery)`; on PostgreSQL `id = ANY(ARRAY(subquery))`, which looks each id up
+    by index: from an IN the planner, misjudging how many ids a search yields, hashed them
+    and scanned every run (half a second at 900,000 runs)."""
 
-    With a trigram phrase, the index proposes runs, the exact match keeps the right ones,
-    and the objects' runs join them in one id set. Without one (a query shorter than a
-    trigram, or of letters SQLite's tokenizer cannot fold) every summary is scanned; an OR
-    then lets a page stop at its last row, early for the many runs a short query matches.
+    type = Boolean()
+    name = "among"
+    inherit_cache = True
+
+
+@compiles(among, "sqlite")
+def _among_on_sqlite(element: among, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} IN {ids}"
+
+
+@compiles(among, "postgresql")
+def _among_on_postgresql(element: among, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} = ANY(ARRAY{ids})"
+
+
+def _run_dimension_conditions(table: FromClause, f: RunFilter) -> list[ColumnElement[bool]]:
+    """The enum-column filters and deliveredOnly, against the runs or their tallies."""
+    conditions = [
+        *_within(table.c.notification_type, f.types),
+        *_within(table.c.status, f.statuses),
+        *_within(table.c.medium, f.mediums),
+        *_within(table.c.ignored_reason, f.ignored_reasons),
+        *_within(table.c.failed_reason, f.failed_reasons),
+    ]
+    if f.delivered_only:
+        tallied = "delivered" in table.c
+        conditions.append(table.c.delivered == true() if tallied else table.c.delivered_count >= 1)
+    return conditions
+
+
+def _filter_conditions(table: FromClause, f: RunFilter) -> list[ColumnElement[bool]]:
+    """Every condition of a run filter but its search, against the runs (or an alias)."""
+    return [
+        *_run_dimension_conditions(table, f),
+        *_date_conditions(table, f.from_date, f.until_date),
+    ]
+
+
+def _matching_runs(f: RunFilter, query: str, phrase: str) -> CompoundSelect[int, datetime]:
+    """(id, date_created) of every run matching `f`, each once: the runs whose summary
+    matches, then the runs only an object matches, looked up by id.
+
+    The summary's matches come with their dates and filter columns from the rows the exact
+    match reads anyway; an object's runs are mostly among them (a summary names its
+    objects), so few are left to look up. Aliases keep the runs of these subqueries apart
+    from a statement's own.
     """
-    phrase = search.trigram_phrase(query)
-    if phrase is None:
-        return or_(_contains(runs.c.summary, query), runs.c.id.in_(_object_matches(query)))
-    # An alias: a subquery naming `runs` itself would be correlated to the outer runs.
     searched = runs.alias("searched_runs")
-    summary_matches = select(searched.c.id).where(
-        trigram_candidates(searched.c.id, phrase).as_comparison(1, 2),
-        _contains(searched.c.summary, query),
+    by_summary = (
+        select(searched.c.id, searched.c.date_created)
+        .where(
+            *_filter_conditions(searched, f),
+            trigram_candidates(searched.c.id, phrase).as_comparison(1, 2),
+            _contains(searched.c.summary, query),
+        )
+        .cte("by_summary")
     )
-    return runs.c.id.in_(union(summary_matches, _object_matches(query)))
+    only_by_object = _object_matches(query).except_(select(by_summary.c.id))
+    looked_up = runs.alias("object_runs")
+    by_object = select(looked_up.c.id, looked_up.c.date_created).where(
+        *_filter_conditions(looked_up, f),
+        among(looked_up.c.id, only_by_object.scalar_subquery()).as_comparison(1, 2),
+    )
+    return union_all(select(by_summary.c.id, by_summary.c.date_created), by_object)
+
+
+def _scanned_search(query: str) -> ColumnElement[bool]:
+    """The runs whose summary or an object's name, tag or cid contains `query`, for a query
+    no trigram index can look up (shorter than a trigram, or of letters SQLite's tokenizer
+    cannot fold): every summary is scanned, and an OR lets a page stop at its last row,
+    early for the many runs a short query matches."""
+    return or_(_contains(runs.c.summary, query), runs.c.id.in_(_object_matches(query)))
+
+
+def _indexed_matches(f: RunFilter) -> Subquery | None:
+    """The matching runs (id, date_created) of a search a trigram index serves, or None
+    when `f` does not search or its query must be scanned."""
+    if not f.search_query:
+        return None
+    phrase = search.trigram_phrase(f.search_query)
+    if phrase is None:
+        return None
+    return _matching_runs(f, f.search_query, phrase).subquery("matching_runs")
 
 
 def run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
     """Every condition of a run filter, against the runs table."""
-    conditions = [
-        *_within(runs.c.notification_type, f.types),
-        *_within(runs.c.status, f.statuses),
-        *_within(runs.c.medium, f.mediums),
-        *_within(runs.c.ignored_reason, f.ignored_reasons),
-        *_within(runs.c.failed_reason, f.failed_reasons),
-        *_date_conditions(runs, f.from_date, f.until_date),
-    ]
-    if f.delivered_only:
-        conditions.append(runs.c.delivered_count >= 1)
-    if f.search_query:
-        conditions.append(_search_conditions(f.search_query))
+    conditions = _filter_conditions(runs, f)
+    matching = _indexed_matches(f)
+    if matching is not None:
+        conditions.append(runs.c.id.in_(select(matching.c.id)))
+    elif f.search_query:
+        conditions.append(_scanned_search(f.search_query))
     return conditions
 
 
 def run_count_statement(f: RunFilter) -> Select[Any]:
-    """The statement that counts the runs matching `f`."""
+    """The statement that counts the runs matching `f`: from the tallies unless it searches,
+    over the matching ids when an index finds them."""
+    if not f.search_query:
+        return _tallied_count(
+            runs, RUN_LEVELS, partial(_run_dimension_conditions, f=f), f.from_date, f.until_date
+        )
+    matching = _indexed_matches(f)
+    if matching is not None:
+        return select(func.count()).select_from(matching)
     return select(func.count()).select_from(runs).where(*run_conditions(f))
 
 
 def run_page_statement(f: RunFilter, page: PageRequest) -> Select[Any]:
-    """The statement that reads one page of runs matching `f`, dates formatted for the wire."""
+    """The statement that reads one page of runs matching `f`, dates formatted for the wire.
+
+    A search an index serves orders the matching ids alone, then reads the page's runs.
+    """
+    matching = _indexed_matches(f)
+    if matching is not None:
+        page_ids = (
+            select(matching.c.id)
+            .order_by(*_ordering(matching, page.order))
+            .limit(page.page_size)
+            .offset(page.offset)
+        )
+        return (
+            select(*RUN_WIRE_COLUMNS)
+            .where(among(runs.c.id, page_ids.scalar_subquery()).as_comparison(1, 2))
+            .order_by(*_ordering(runs, page.order))
+        )
     return (
         select(*RUN_WIRE_COLUMNS)
         .where(*run_conditions(f))
@@ -388,11 +541,13 @@ def objects_of_runs(connection: Connection, run_ids: Sequence[int]) -> dict[int,
             objects.c.url,
         )
         .join(objects, objects.c.pk == run_objects.c.object_pk)
-        .where(run_objects.c.run_id.in_(run_ids))
+        # A page's ids written into the SQL: binding 250 parameters one by one cost more
+        # than the query itself.
+        .where(run_objects.c.run_id.in_(bindparam("run_ids", list(run_ids), literal_execute=True)))
         .order_by(run_objects.c.run_id, run_objects.c.position)
     )
     grouped: dict[int, list[RowMapping]] = defaultdict(list)
-    for row in connection.execute(statement).mappings():
+    for row in connection.execute(statement).mappings().all():
         grouped[row["run_id"]].append(row)
     return grouped
 
@@ -442,7 +597,7 @@ def upsert_objects(
 
 
 class NewRun(NamedTuple):
-    """A run to insert, with an id numbered after `lock_run_ids`."""
+    """A run to insert, with an id numbered after `reserve_ids`."""
 
     id: int
     notification_type: NotificationType
@@ -487,27 +642,64 @@ class RunObjectLink(NamedTuple):
     position: int
 
 
-def lock_run_ids(connection: Connection) -> int:
-    """Keep other writers from adding runs until this transaction ends; the next free id.
+RUN_SEQUENCE = partitions.RUN_SEQUENCE
+LOG_SEQUENCE = partitions.LOG_SEQUENCE
 
-    Bulk writers number their runs themselves from here, so every log can name its run
-    before anything is written.
+
+@dataclass(frozen=True)
+class ReservedIds:
+    """Where a bulk writer numbers its rows from (see `reserve_ids`)."""
+
+    next_run_number: int
+    # None where the database numbers the logs itself (SQLite: a log's id says no day).
+    next_log_number: int | None
+
+
+def _next_sequence_number(connection: Connection, sequence: str) -> int:
+    row = connection.exec_driver_sql(
+        f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {sequence}"
+    )
+    return int(row.scalar_one())
+
+
+def reserve_ids(connection: Connection) -> ReservedIds:
+    """Keep other writers from adding runs and logs until this transaction ends; the next
+    free sequence numbers.
+
+    Bulk writers number their rows themselves from here, so every log can name its run
+    before anything is written. On PostgreSQL an id carries its row's day on top of the
+    number (kit.partitions.day_id); the sequences stand still while the lock is held.
     """
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("LOCK TABLE notification_runs IN SHARE ROW EXCLUSIVE MODE")
-    else:
-        # SQLite has one writer: a write, even one that changes nothing, takes the lock.
-        connection.exec_driver_sql("UPDATE notification_runs SET id = id WHERE id < 0")
-    highest = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notification_runs")
-    return int(highest.scalar_one()) + 1
-
-
-def sync_run_ids(connection: Connection) -> None:
-    """After runs were inserted with explicit ids, let the id sequence continue after them."""
-    if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "SELECT setval(pg_get_serial_sequence('notification_runs', 'id'), "
-            "coalesce(max(id), 0) + 1, false) FROM notification_runs"
+            "LOCK TABLE notification_runs, notification_logs IN SHARE ROW EXCLUSIVE MODE"
+        )
+        return ReservedIds(
+            _next_sequence_number(connection, RUN_SEQUENCE),
+            _next_sequence_number(connection, LOG_SEQUENCE),
+        )
+    # SQLite has one writer: a write, even one that changes nothing, takes the lock.
+    connection.exec_driver_sql("UPDATE notification_runs SET id = id WHERE id < 0")
+    highest = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notification_runs")
+    return ReservedIds(int(highest.scalar_one()) + 1, None)
+
+
+def sync_ids(
+    connection: Connection, next_run_number: int | None = None, next_log_number: int | None = None
+) -> None:
+    """After rows were inserted with ids of their own, let the sequences continue after
+    them: from the numbers given, or from the highest number stored."""
+    if connection.dialect.name != "postgresql":
+        return
+    for sequence, table, given in (
+        (RUN_SEQUENCE, "notification_runs", next_run_number),
+        (LOG_SEQUENCE, "notification_logs", next_log_number),
+    ):
+        stored = f"(SELECT coalesce(max(id & {partitions.NUMBER_MASK}), 0) + 1 FROM {table})"
+        target = stored if given is None else str(given)
+        connection.exec_driver_sql(
+            f"SELECT setval('{sequence}', greatest({target}, "
+            f"{_next_sequence_number(connection, sequence)}), false)"
         )
 
 
@@ -592,7 +784,7 @@ def insert_prepared(connection: Connection, prepared: PreparedRows) -> None:
 
 
 def prepare_runs(dialect: str, rows: Sequence[NewRun]) -> PreparedRows:
-    """Prepare runs (ids numbered after `lock_run_ids`) for `insert_prepared`."""
+    """Prepare runs (ids numbered after `reserve_ids`) for `insert_prepared`."""
     return prepare_rows(dialect, runs, rows, NewRun._fields)
 
 
@@ -601,13 +793,19 @@ def prepare_links(dialect: str, links: Sequence[RunObjectLink]) -> PreparedRows:
     return prepare_rows(dialect, run_objects, links, RunObjectLink._fields)
 
 
-def prepare_logs(dialect: str, rows: Sequence[NewLog]) -> PreparedRows:
-    """Prepare logs for `insert_prepared`; the database assigns their ids."""
-    return prepare_rows(dialect, logs, rows, NewLog._fields)
+def prepare_logs(
+    dialect: str, rows: Sequence[NewLog], ids: Sequence[int] | None = None
+) -> PreparedRows:
+    """Prepare logs for `insert_prepared`, with the ids given (numbered after
+    `reserve_ids`) or, without, for the database to number."""
+    if ids is None:
+        return prepare_rows(dialect, logs, rows, NewLog._fields)
+    numbered = [(log_id, *row) for log_id, row in zip(ids, rows, strict=True)]
+    return prepare_rows(dialect, logs, numbered, ("id", *NewLog._fields))
 
 
 def insert_runs(connection: Connection, rows: Sequence[NewRun]) -> None:
-    """Insert runs whose ids were numbered after `lock_run_ids`."""
+    """Insert runs whose ids were numbered after `reserve_ids`."""
     insert_prepared(connection, prepare_runs(connection.dialect.name, rows))
 
 
@@ -626,10 +824,15 @@ def has_logs(connection: Connection) -> bool:
     return connection.execute(select(logs.c.id).limit(1)).first() is not None
 
 
+# Every tally the triggers keep: logs and runs, by day and by hour.
+TALLIES = (*tallies_ddl.LOG_TALLIES, *run_tallies_ddl.RUN_TALLIES)
+
+
 def rebuild_tallies(connection: Connection) -> None:
-    """Recount every tally from the logs (a repair, and the end of a bulk load)."""
-    for statement in tallies_ddl.rebuild_statements(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+    """Recount every tally of logs and runs from the rows (a repair, and the end of a bulk load)."""
+    for tally in TALLIES:
+        for statement in tally.rebuild_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
 
 
 @contextmanager
@@ -638,12 +841,13 @@ def bulk_load(connection: Connection) -> Iterator[None]:
 
     The indexes, the tally triggers and the search index's upkeep are dropped first and
     rebuilt at the end: building an index once from sorted data costs a fraction of
-    maintaining it row by row. DDL is transactional in SQLite and PostgreSQL, so readers see
-    the old store until the commit, and a failure leaves the store as it was.
+    maintaining it row by row, and recounting the tallies once a fraction of counting every
+    batch. DDL is transactional in SQLite and PostgreSQL, so readers see the old store until
+    the commit, and a failure leaves the store as it was.
     """
     dialect = connection.dialect.name
     for statement in (
-        *tallies_ddl.drop_statements(dialect),
+        *chain.from_iterable(tally.drop_statements(dialect) for tally in TALLIES),
         *search.suspend_statements(dialect),
     ):
         connection.exec_driver_sql(statement)
@@ -655,7 +859,7 @@ def bulk_load(connection: Connection) -> Iterator[None]:
         index.create(connection)
     rebuild_tallies(connection)
     for statement in (
-        *tallies_ddl.create_statements(dialect),
+        *chain.from_iterable(tally.create_statements(dialect) for tally in TALLIES),
         *search.resume_statements(dialect),
     ):
         connection.exec_driver_sql(statement)

@@ -23,6 +23,7 @@ def _migrate(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=scope.include_name,
+        include_object=scope.include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
