@@ -138,8 +138,10 @@ class EmulatorSuite:
 
     def wait(self) -> None:
         """Block until the suite stops (Ctrl-C interrupts the wait)."""
-        if self._thread is not None:
-            self._thread.join()
+        # In short joins: a join without a timeout was seen to sit through a SIGINT, leaving
+        # `tidings emulators` deaf to Ctrl-C with its ports held.
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.2)
 
     def reset(self) -> None:
         """Forget what every emulator received and every fault planned."""
