@@ -106,11 +106,6 @@ def day_id(day: int, n: int) -> int:
     return (max(day, 0) << DAY_SHIFT) + n
 
 
-def sequence_number(row_id: int) -> int:
-    """The sequence part of an id (the id itself when it carries no day)."""
-    return row_id & NUMBER_MASK
-
-
 def stamped_id(dialect: str, moment: datetime, sequence: str) -> dict[str, Any]:
     """The `id` to insert rows created at `moment` with, on PostgreSQL: a number from
     `sequence` carrying `moment`'s day, so that the rows' partition agrees with their age

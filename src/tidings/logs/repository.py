@@ -642,10 +642,6 @@ class RunObjectLink(NamedTuple):
     position: int
 
 
-RUN_SEQUENCE = partitions.RUN_SEQUENCE
-LOG_SEQUENCE = partitions.LOG_SEQUENCE
-
-
 @dataclass(frozen=True)
 class ReservedIds:
     """Where a bulk writer numbers its rows from (see `reserve_ids`)."""
@@ -675,8 +671,8 @@ def reserve_ids(connection: Connection) -> ReservedIds:
             "LOCK TABLE notification_runs, notification_logs IN SHARE ROW EXCLUSIVE MODE"
         )
         return ReservedIds(
-            _next_sequence_number(connection, RUN_SEQUENCE),
-            _next_sequence_number(connection, LOG_SEQUENCE),
+            _next_sequence_number(connection, partitions.RUN_SEQUENCE),
+            _next_sequence_number(connection, partitions.LOG_SEQUENCE),
         )
     # SQLite has one writer: a write, even one that changes nothing, takes the lock.
     connection.exec_driver_sql("UPDATE notification_runs SET id = id WHERE id < 0")
@@ -692,8 +688,8 @@ def sync_ids(
     if connection.dialect.name != "postgresql":
         return
     for sequence, table, given in (
-        (RUN_SEQUENCE, "notification_runs", next_run_number),
-        (LOG_SEQUENCE, "notification_logs", next_log_number),
+        (partitions.RUN_SEQUENCE, "notification_runs", next_run_number),
+        (partitions.LOG_SEQUENCE, "notification_logs", next_log_number),
     ):
         stored = f"(SELECT coalesce(max(id & {partitions.NUMBER_MASK}), 0) + 1 FROM {table})"
         target = stored if given is None else str(given)
