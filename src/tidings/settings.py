@@ -20,7 +20,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the store: sqlite:///path or postgresql+psycopg://...",
     )
     rate_limit_per_minute: int = Field(
-        default=1000, ge=1, description="API requests allowed per key (or client IP) per minute."
+        default=1000,
+        ge=1,
+        description="API requests allowed per key (or client IP) per minute, and at once "
+        "after a quiet minute (a token bucket; at least 1).",
     )
     sqlite_synchronous: str = Field(
         default="NORMAL",

@@ -31,7 +31,7 @@ from tidings.auth.permissions import Permission
 from tidings.generator.history import HistorySpec, write_history
 from tidings.kit.db import create_db_engine
 from tidings.kit.query import PRINTABLE_PATTERN
-from tidings.kit.ratelimit import RateLimitWindow
+from tidings.kit.ratelimit import RateLimitBucket
 from tidings.runtime import Runtime
 from tidings.settings import Settings
 
@@ -512,7 +512,7 @@ class TestErrorBodies:
             Settings(database_url=answered.database_url, rate_limit_per_minute=1)
         )
         with runtime.engine.begin() as connection:  # on PostgreSQL budgets live in the store
-            connection.execute(delete(RateLimitWindow))
+            connection.execute(delete(RateLimitBucket))
         try:
             with TestClient(create_app(runtime)) as client:
                 first = client.get(path, headers=answered.callers["viewer"])
