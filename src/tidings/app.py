@@ -14,6 +14,7 @@ from tidings.engine.schemas import EventAnswer, EventIn, PreviewAnswer, RunCreat
 from tidings.kit.errors import install_error_handlers
 from tidings.kit.openapi import install_docs, install_openapi
 from tidings.kit.request_id import RequestIdMiddleware
+from tidings.kit.routing import include_dispatched_bare
 from tidings.kit.schemas import ErrorResponse, TooManyRequestsProblemDetail
 from tidings.kit.wire import json_response
 from tidings.logs import endpoints as logs_endpoints
@@ -52,7 +53,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.auth_cache = AuthenticationCache()
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    app.include_router(logs_endpoints.router)
+    include_dispatched_bare(app, logs_endpoints.router)
     app.include_router(engine_endpoints.router)
     install_openapi(
         app,

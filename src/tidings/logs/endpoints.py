@@ -26,7 +26,6 @@ from tidings.kit import query
 from tidings.kit.errors import bad_request
 from tidings.kit.openapi import json_response_of, responses_of
 from tidings.kit.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
-from tidings.kit.routing import dispatch_without_injection
 from tidings.kit.wire import json_response
 from tidings.logs import service
 from tidings.logs.filters import DateRangeError, LogFilter, RunFilter, check_date_range
@@ -191,8 +190,8 @@ def run_filter_of(request: Request) -> RunFilter:
 )
 async def list_notification_logs(request: Request) -> Response:
     """One page of notification logs."""
-    # Authorised here rather than through FastAPI's dependency injection (see
-    # dispatch_without_injection at the end of this module).
+    # Authorised here rather than through FastAPI's dependency injection: the app
+    # dispatches this router bare (kit.routing.include_dispatched_bare).
     await authorize(request, Permission.VIEW_NOTIFICATION_LOGS)
     f, page = log_filter_of(request), _page_request(request)
     runtime = runtime_of(request)
@@ -226,6 +225,3 @@ async def list_notification_runs(request: Request) -> Response:
             return service.list_runs(connection, f, page, include_objects=include_objects)
 
     return json_response(await read_in_background(read))
-
-
-dispatch_without_injection(router)
