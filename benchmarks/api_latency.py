@@ -55,7 +55,7 @@ from tidings.kit.db import create_db_engine, session_factory
 from tidings.kit.migrate import upgrade
 from tidings.kit.pagination import DEFAULT_PAGE_SIZE, PageRequest, total_pages
 from tidings.kit.wire import format_instant
-from tidings.logs import repository
+from tidings.logs import repository, service
 from tidings.logs.filters import LogFilter, RunFilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -324,29 +324,31 @@ def run_cases(s: Samples) -> list[Case]:
 
 
 def run_sql(engine: Engine, case: Case, page: PageRequest) -> tuple[int, int]:
-    """What the service runs for `case` and `page`, on a pooled connection: (total, rows)."""
+    """The statements the service runs for `case` and `page` (`service.log_page_rows` /
+    `run_page_rows`: all the SQL of a request and nothing else), on a pooled connection:
+    (total, rows)."""
     f = case.filter
     with engine.connect() as connection:
         if isinstance(f, LogFilter):
-            total = repository.count(connection, repository.log_count_statement(f))
-            statement = repository.log_page_statement(f, page)
+            answer = service.log_page_rows(connection, f, page)
         else:
-            total = repository.count(connection, repository.run_count_statement(f))
-            statement = repository.run_page_statement(f, page)
-        rows = repository.fetch_rows(connection, statement) if page.offset < total else []
-        if case.include_objects:
-            repository.objects_of_runs(connection, [row[0] for row in rows])
-    return total, len(rows)
+            answer = service.run_page_rows(
+                connection, f, page, include_objects=case.include_objects
+            )
+    return answer.total, len(answer.rows)
 
 
 def statements_of(case: Case, page: PageRequest) -> dict[str, Select[Any]]:
-    """The count and page statements of `case`, by name."""
+    """The count and page statements of `case` (for a search, the one statement that reads
+    both), by name."""
     f = case.filter
     if isinstance(f, LogFilter):
         return {
             "count": repository.log_count_statement(f),
             "page": repository.log_page_statement(f, page),
         }
+    if f.search_query:
+        return {"page and count": repository.run_search_statement(f, page)}
     return {
         "count": repository.run_count_statement(f),
         "page": repository.run_page_statement(f, page),

@@ -251,24 +251,38 @@ def test_a_total_reads_only_the_tallies_on_postgresql(postgres_store: Engine, na
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("delivered_only", [False, True], ids=["every run", "deliveredOnly"])
 @pytest.mark.parametrize("order", list(SortOrder))
-def test_a_search_reads_the_runs_of_an_object_from_the_index_alone(
-    postgres_store: Engine, order: SortOrder
+def test_a_search_reads_the_runs_of_a_summary_and_of_an_object_from_indexes_alone(
+    postgres_store: Engine, order: SortOrder, delivered_only: bool
 ) -> None:
-    # Whole-table and bitmap scans are off: at 400 runs they would win, at a million they
-    # lose. What is left to choose is whether the index alone holds what the search needs.
-    searched = RunFilter(search_query="Payments", delivered_only=False)
-    statement = repository.run_page_statement(searched, PageRequest(order=order))
+    # Whole-table and bitmap scans are off, and each row costs as much to read as a page:
+    # at 400 runs reading a partition whole (or in list order) would win, at a million it
+    # loses. What is left to choose is whether an index alone holds what the search needs.
+    searched = RunFilter(search_query="Payments", delivered_only=delivered_only)
+    statement = repository.run_search_statement(searched, PageRequest(order=order))
 
     plan = _postgres_plan(
-        postgres_store, statement, "enable_seqscan = off", "enable_bitmapscan = off"
+        postgres_store,
+        statement,
+        "enable_seqscan = off",
+        "enable_bitmapscan = off",
+        "cpu_tuple_cost = 1",
     )
 
     # Partitions, where there are, are read each with its own copy of the index.
+    by_summary = [
+        node["Node Type"]
+        for node in _nodes(plan)
+        if node.get("Alias", "").startswith("listed_runs")
+        and "summary = ANY" in node.get("Index Cond", "")
+    ]
     links = [
         node["Node Type"]
         for node in _nodes(plan)
         if node.get("Relation Name", "").startswith("notification_run_objects")
     ]
+    assert by_summary
+    assert set(by_summary) == {"Index Only Scan"}
     assert links
     assert set(links) == {"Index Only Scan"}

@@ -314,3 +314,14 @@ class RunHourTally(Base):
     failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
     delivered: Mapped[bool] = mapped_column(primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RunSummary(Base):
+    """A summary that some run holds, listed once: what `searchQuery` matches in place of
+    every run's summary. Database triggers list each summary a run is written with; an entry
+    no run holds any more stays until retention prunes it (see `tidings.logs.search`)."""
+
+    __tablename__ = "notification_run_summaries"
+    __table_args__ = WITHOUT_ROWID_ON_SQLITE
+
+    summary: Mapped[str] = mapped_column(Text, primary_key=True)

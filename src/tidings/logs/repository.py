@@ -25,10 +25,11 @@ from sqlalchemy import (
     Connection,
     FromClause,
     Select,
-    Subquery,
     Table,
+    and_,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -74,6 +75,7 @@ from tidings.logs.models import (
     NotificationObject,
     NotificationRun,
     RunHourTally,
+    RunSummary,
     RunTally,
     run_objects,
 )
@@ -87,6 +89,7 @@ log_hour_tallies = cast(Table, LogHourTally.__table__)
 address_tallies = cast(Table, LogAddressTally.__table__)
 run_tallies = cast(Table, RunTally.__table__)
 run_hour_tallies = cast(Table, RunHourTally.__table__)
+run_summaries = cast(Table, RunSummary.__table__)
 
 
 def _on_the_wire(columns: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -323,7 +326,8 @@ def log_page_statement(f: LogFilter, page: PageRequest) -> Select[Any]:
 def _contains(column: Any, query: str) -> ColumnElement[bool]:
     """Case-insensitive substring match; `%` and `_` in the query are literal.
 
-    Both forms read lower(column) on PostgreSQL, the expression its trigram index holds.
+    Both forms read lower(column) on PostgreSQL, the expression the dictionary's trigram
+    index holds.
     """
     if query.isascii():
         # An ASCII query matches ASCII letters only: SQLite's own lower() is enough for it.
@@ -331,35 +335,8 @@ def _contains(column: Any, query: str) -> ColumnElement[bool]:
     return fold(column).contains(query.lower(), autoescape=True)
 
 
-class trigram_candidates(FunctionElement[bool]):
-    """`run_id IN (the runs whose indexed summary holds a trigram phrase)` on SQLite.
-
-    On PostgreSQL it is TRUE: there the trigram index serves the exact LIKE beside it.
-    """
-
-    type = Boolean()
-    name = "trigram_candidates"
-    inherit_cache = True
-
-
-@compiles(trigram_candidates, "sqlite")
-def _trigram_candidates_on_sqlite(
-    element: trigram_candidates, compiler: SQLCompiler, **kw: Any
-) -> str:
-    run_id, phrase = (compiler.process(clause, **kw) for clause in element.clauses)
-    table = search.SQLITE_TABLE
-    return f"{run_id} IN (SELECT rowid FROM {table} WHERE {table} MATCH {phrase})"
-
-
-@compiles(trigram_candidates, "postgresql")
-def _trigram_candidates_on_postgresql(
-    element: trigram_candidates, compiler: SQLCompiler, **kw: Any
-) -> str:
-    return "true"
-
-
-def _object_matches(query: str) -> Select[Any]:
-    """The runs with an object whose name, tag or cid contains `query`."""
+def _object_links(query: str) -> Select[Any]:
+    """The runs with an object whose name, tag or cid contains `query`, from the links."""
     return (
         select(run_objects.c.run_id)
         .join(objects, objects.c.pk == run_objects.c.object_pk)
@@ -374,9 +351,9 @@ def _object_matches(query: str) -> Select[Any]:
 
 
 class among(FunctionElement[bool]):
-    """`id IN (subquery)`; on PostgreSQL `id = ANY(ARRAY(subquery))`, which looks each id up
-    by index: from an IN the planner, misjudging how many ids a search yields, hashed them
-    and scanned every run (half a second at 900,000 runs)."""
+    """`column IN (subquery)`; on PostgreSQL `column = ANY(ARRAY(subquery))`, which looks each
+    value up by index: from an IN the planner, misjudging how many values a search yields,
+    hashed them and scanned every run (half a second at 900,000 runs)."""
 
     type = Boolean()
     name = "among"
@@ -385,14 +362,14 @@ class among(FunctionElement[bool]):
 
 @compiles(among, "sqlite")
 def _among_on_sqlite(element: among, compiler: SQLCompiler, **kw: Any) -> str:
-    column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"{column} IN {ids}"
+    column, values = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} IN {values}"
 
 
 @compiles(among, "postgresql")
 def _among_on_postgresql(element: among, compiler: SQLCompiler, **kw: Any) -> str:
-    column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"{column} = ANY(ARRAY{ids})"
+    column, values = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} = ANY(ARRAY{values})"
 
 
 def _run_dimension_conditions(table: FromClause, f: RunFilter) -> list[ColumnElement[bool]]:
@@ -418,95 +395,109 @@ def _filter_conditions(table: FromClause, f: RunFilter) -> list[ColumnElement[bo
     ]
 
 
-def _matching_runs(f: RunFilter, query: str, phrase: str) -> CompoundSelect[int, datetime]:
-    """(id, date_created) of every run matching `f`, each once: the runs whose summary
-    matches, then the runs only an object matches, looked up by id.
+def _listed(summary: ColumnElement[str], *, listed: bool = True) -> ColumnElement[bool]:
+    """Whether a summary is short enough for the dictionary (`search.LISTED`), or (not
+    `listed`) too long: written with a literal, as the partial index states it, since the
+    planners match its condition by its text."""
+    length = func.length(summary)
+    longest: ColumnElement[int] = literal_column(str(search.LONG))
+    return length < longest if listed else length >= longest
 
-    The summary's matches come with their dates and filter columns from the rows the exact
-    match reads anyway; an object's runs are mostly among them (a summary names its
-    objects), so few are left to look up. Aliases keep the runs of these subqueries apart
-    from a statement's own.
-    """
-    searched = runs.alias("searched_runs")
-    by_summary = (
-        select(searched.c.id, searched.c.date_created)
-        .where(
-            *_filter_conditions(searched, f),
-            trigram_candidates(searched.c.id, phrase).as_comparison(1, 2),
-            _contains(searched.c.summary, query),
-        )
-        .cte("by_summary")
+
+def _kept(table: FromClause, f: RunFilter) -> ColumnElement[bool]:
+    """Whether a run (of `table`) passes every condition of `f` but its search, as a column."""
+    conditions = _filter_conditions(table, f)
+    return (and_(*conditions) if conditions else true()).label("kept")
+
+
+def _summary_matches(f: RunFilter, query: str) -> CompoundSelect[Any]:
+    """(id, date_created, kept) of the runs whose summary contains `query`, `kept` saying
+    whether the run passes the rest of `f`: the runs of the matching summaries the dictionary
+    lists, by summary from their index alone, and the few whose summary is too long to be
+    listed, matched where they lie."""
+    listed_summaries = run_summaries.c.summary
+    matching_summaries = select(listed_summaries).where(_contains(listed_summaries, query))
+    listed = runs.alias("listed_runs")
+    long = runs.alias("long_runs")
+    return union_all(
+        select(listed.c.id, listed.c.date_created, _kept(listed, f)).where(
+            among(listed.c.summary, matching_summaries.scalar_subquery()).as_comparison(1, 2),
+            _listed(listed.c.summary),
+        ),
+        select(long.c.id, long.c.date_created, _kept(long, f)).where(
+            _listed(long.c.summary, listed=False), _contains(long.c.summary, query)
+        ),
     )
-    only_by_object = _object_matches(query).except_(select(by_summary.c.id))
+
+
+def _matching_runs(f: RunFilter, query: str) -> CompoundSelect[int, datetime]:
+    """(id, date_created) of every run matching `f` whose summary or an object contains
+    `query`, each once.
+
+    An object's runs are mostly among the summary's matches already (a summary names its
+    objects), and only their ids come from the links: the others are looked up by id.
+    Leaving out the ids of the summary's matches costs a hash of them; a UNION would read
+    the dates of every object's run from the runs instead. They are left out whether or
+    not they pass the rest of `f`, so that the runs a filter such as deliveredOnly drops
+    are not looked up again. Aliases keep the runs of these subqueries apart from a
+    statement's own.
+    """
+    # Read twice below, so both databases compute it once.
+    by_summary = _summary_matches(f, query).cte("runs_by_summary")
+    already_found = select(by_summary.c.id).where(by_summary.c.id == run_objects.c.run_id)
+    only_by_object = _object_links(query).where(~already_found.exists())
     looked_up = runs.alias("object_runs")
     by_object = select(looked_up.c.id, looked_up.c.date_created).where(
-        *_filter_conditions(looked_up, f),
         among(looked_up.c.id, only_by_object.scalar_subquery()).as_comparison(1, 2),
+        *_filter_conditions(looked_up, f),
     )
-    return union_all(select(by_summary.c.id, by_summary.c.date_created), by_object)
-
-
-def _scanned_search(query: str) -> ColumnElement[bool]:
-    """The runs whose summary or an object's name, tag or cid contains `query`, for a query
-    no trigram index can look up (shorter than a trigram, or of letters SQLite's tokenizer
-    cannot fold): every summary is scanned, and an OR lets a page stop at its last row,
-    early for the many runs a short query matches."""
-    return or_(_contains(runs.c.summary, query), runs.c.id.in_(_object_matches(query)))
-
-
-def _indexed_matches(f: RunFilter) -> Subquery | None:
-    """The matching runs (id, date_created) of a search a trigram index serves, or None
-    when `f` does not search or its query must be scanned."""
-    if not f.search_query:
-        return None
-    phrase = search.trigram_phrase(f.search_query)
-    if phrase is None:
-        return None
-    return _matching_runs(f, f.search_query, phrase).subquery("matching_runs")
+    kept = select(by_summary.c.id, by_summary.c.date_created).where(by_summary.c.kept)
+    return union_all(kept, by_object)
 
 
 def run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
     """Every condition of a run filter, against the runs table."""
     conditions = _filter_conditions(runs, f)
-    matching = _indexed_matches(f)
-    if matching is not None:
+    if f.search_query:
+        matching = _matching_runs(f, f.search_query).subquery("matching_runs")
         conditions.append(runs.c.id.in_(select(matching.c.id)))
-    elif f.search_query:
-        conditions.append(_scanned_search(f.search_query))
     return conditions
 
 
 def run_count_statement(f: RunFilter) -> Select[Any]:
     """The statement that counts the runs matching `f`: from the tallies unless it searches,
-    over the matching ids when an index finds them."""
+    over the matching ids when it does."""
     if not f.search_query:
         return _tallied_count(
             runs, RUN_LEVELS, partial(_run_dimension_conditions, f=f), f.from_date, f.until_date
         )
-    matching = _indexed_matches(f)
-    if matching is not None:
-        return select(func.count()).select_from(matching)
-    return select(func.count()).select_from(runs).where(*run_conditions(f))
+    matching = _matching_runs(f, f.search_query).subquery("matching_runs")
+    return select(func.count()).select_from(matching)
+
+
+def _searched_page(f: RunFilter, query: str, page: PageRequest, *, total: bool) -> Select[Any]:
+    """One page of the runs a search finds: the matching ids ordered alone, then the page's
+    runs read; with `total`, each row also carries the number of matching runs, counted
+    from the same matches (a statement that reads them twice computes them once)."""
+    matching = _matching_runs(f, query).cte("matching_runs")
+    page_ids = (
+        select(matching.c.id)
+        .order_by(*_ordering(matching, page.order))
+        .limit(page.page_size)
+        .offset(page.offset)
+    )
+    counted = [select(func.count()).select_from(matching).scalar_subquery().label("total")]
+    return (
+        select(*RUN_WIRE_COLUMNS, *(counted if total else []))
+        .where(among(runs.c.id, page_ids.scalar_subquery()).as_comparison(1, 2))
+        .order_by(*_ordering(runs, page.order))
+    )
 
 
 def run_page_statement(f: RunFilter, page: PageRequest) -> Select[Any]:
-    """The statement that reads one page of runs matching `f`, dates formatted for the wire.
-
-    A search an index serves orders the matching ids alone, then reads the page's runs.
-    """
-    matching = _indexed_matches(f)
-    if matching is not None:
-        page_ids = (
-            select(matching.c.id)
-            .order_by(*_ordering(matching, page.order))
-            .limit(page.page_size)
-            .offset(page.offset)
-        )
-        return (
-            select(*RUN_WIRE_COLUMNS)
-            .where(among(runs.c.id, page_ids.scalar_subquery()).as_comparison(1, 2))
-            .order_by(*_ordering(runs, page.order))
-        )
+    """The statement that reads one page of runs matching `f`, dates formatted for the wire."""
+    if f.search_query:
+        return _searched_page(f, f.search_query, page, total=False)
     return (
         select(*RUN_WIRE_COLUMNS)
         .where(*run_conditions(f))
@@ -514,6 +505,15 @@ def run_page_statement(f: RunFilter, page: PageRequest) -> Select[Any]:
         .limit(page.page_size)
         .offset(page.offset)
     )
+
+
+def run_search_statement(f: RunFilter, page: PageRequest) -> Select[Any]:
+    """For a filter that searches: one page of its runs as `run_page_statement` reads them,
+    each row followed by the number of matching runs, so that the search runs once for both.
+    A page past the last match has no row to carry the number."""
+    if not f.search_query:
+        raise ValueError("the filter does not search")
+    return _searched_page(f, f.search_query, page, total=True)
 
 
 def count(connection: Connection, statement: Select[Any]) -> int:
@@ -835,11 +835,12 @@ def rebuild_tallies(connection: Connection) -> None:
 def bulk_load(connection: Connection) -> Iterator[None]:
     """Load many logs into an empty store fast, inside the caller's transaction.
 
-    The indexes, the tally triggers and the search index's upkeep are dropped first and
-    rebuilt at the end: building an index once from sorted data costs a fraction of
-    maintaining it row by row, and recounting the tallies once a fraction of counting every
-    batch. DDL is transactional in SQLite and PostgreSQL, so readers see the old store until
-    the commit, and a failure leaves the store as it was.
+    The indexes, the tally triggers and the search's indexes and triggers are dropped first
+    and rebuilt at the end, and the loaded runs' summaries listed in the search's dictionary:
+    building an index once from sorted data costs a fraction of maintaining it row by row,
+    and recounting the tallies once a fraction of counting every batch. DDL is transactional
+    in SQLite and PostgreSQL, so readers see the old store until the commit, and a failure
+    leaves the store as it was.
     """
     dialect = connection.dialect.name
     for statement in (

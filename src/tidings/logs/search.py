@@ -1,25 +1,202 @@
-"""The trigram index behind `searchQuery`, for SQLite (FTS5) and PostgreSQL (pg_trgm).
+"""The dictionary of summaries behind `searchQuery`, for SQLite and PostgreSQL.
 
-A search is a case-insensitive substring of a run's summary (or of its objects' names, which
-are few). Scanning every summary costs 40-90 ms at 90,000 runs; a trigram index finds the
-runs holding a substring of 3 characters or more in a few. The index only proposes
-candidates: the exact match (`repository._contains`) still decides, so the index may be
-looser than the match, never stricter.
+A search is a case-insensitive substring of a run's summary (or of its objects' names, tags
+or cids, which are few). Summaries repeat: each is a notification type's name and the names
+of the objects it concerns, so ten million logs hold fewer than 7,000 distinct ones among
+900,000 runs. The dictionary `notification_run_summaries` lists each distinct summary once,
+as the runs hold it. A search applies the exact match (`repository._contains`) to the
+dictionary, then finds the runs holding a matching summary by equality in
+`ix_runs_summary_created`, whose entries also carry what the list orders by and what
+`deliveredOnly` asks. The exact match reads the same text in the dictionary as in the
+runs, so it answers alike in every alphabet.
 
-SQLite: an external-content FTS5 table over `notification_runs.summary` with the trigram
-tokenizer, kept by triggers in the transaction of every write to the runs, like the tallies.
-PostgreSQL: a GIN index over `lower(summary)` with pg_trgm's operator class, which the LIKE
-of the exact match uses directly.
+A b-tree key must fit in about a third of a PostgreSQL page, and a longer one would fail the
+run's insert, so only summaries shorter than LONG characters are listed and indexed. Longer
+ones (twenty objects with long names: rare) are matched where they lie; `ix_runs_summary_length`
+finds their runs, and gives PostgreSQL's planner the statistics that tell it they are rare.
+
+The dictionary is kept by triggers in the transaction of every insert and update of a run,
+like the tallies. A summary no run holds any more stays listed until retention prunes it
+(`PRUNE`): until then it costs a lookup that finds nothing, never a wrong answer.
+
+PostgreSQL finds the matching summaries through a trigram index (pg_trgm) on the
+dictionary; SQLite reads its few thousand entries (about 2 ms at a million logs).
 """
 
-import sqlite3
-from functools import cache
 from typing import Final
+
+TABLE: Final = "notification_run_summaries"
+# Characters; at most 4 bytes each in UTF-8, so a key of the runs' index stays below
+# PostgreSQL's limit of 2,704 bytes with the date and id beside it.
+LONG: Final = 500
+# Literal, as the partial index states it: the planners match its condition by its text.
+LISTED: Final = f"length(summary) < {LONG}"
+RUNS_INDEX: Final = "ix_runs_summary_created"
+LENGTH_INDEX: Final = "ix_runs_summary_length"
+POSTGRESQL_TRIGRAM_INDEX: Final = "ix_run_summaries_trgm"
+TRIGGER: Final = "notification_run_summaries_list"
+
+_RUNS_INDEXES: Final = {
+    # deliveredOnly (the API's default) is answered from the index too; SQLite has no
+    # INCLUDE, so there it is a last key column.
+    "postgresql": (
+        f"CREATE INDEX {RUNS_INDEX} ON notification_runs (summary, date_created, id) "
+        f"INCLUDE (delivered_count) WHERE {LISTED}",
+        f"CREATE INDEX {LENGTH_INDEX} ON notification_runs (length(summary))",
+    ),
+    "sqlite": (
+        f"CREATE INDEX {RUNS_INDEX} ON notification_runs "
+        f"(summary, date_created, id, delivered_count) WHERE {LISTED}",
+        f"CREATE INDEX {LENGTH_INDEX} ON notification_runs (length(summary))",
+    ),
+}
+_DROP_RUNS_INDEXES: Final = (
+    f"DROP INDEX IF EXISTS {RUNS_INDEX}",
+    f"DROP INDEX IF EXISTS {LENGTH_INDEX}",
+)
+
+# Every listable summary of the stored runs, in key order so that the pages fill in order.
+FILL: Final = (
+    f"INSERT INTO {TABLE} (summary) SELECT DISTINCT summary FROM notification_runs "
+    f"WHERE {LISTED} ORDER BY summary ON CONFLICT DO NOTHING"
+)
+
+# SQLite: row triggers. An update that leaves the summary as it was lists nothing.
+_SQLITE_LIST_NEW = f"INSERT INTO {TABLE} (summary) VALUES (NEW.summary) ON CONFLICT DO NOTHING;"
+_SQLITE_CREATE_TRIGGERS: Final = (
+    f"CREATE TRIGGER {TRIGGER}_insert AFTER INSERT ON notification_runs "
+    f"WHEN length(NEW.summary) < {LONG} BEGIN {_SQLITE_LIST_NEW} END",
+    f"CREATE TRIGGER {TRIGGER}_update AFTER UPDATE OF summary ON notification_runs "
+    f"WHEN length(NEW.summary) < {LONG} AND NEW.summary IS NOT OLD.summary "
+    f"BEGIN {_SQLITE_LIST_NEW} END",
+)
+_SQLITE_DROP_TRIGGERS: Final = tuple(
+    f"DROP TRIGGER IF EXISTS {TRIGGER}_{event}" for event in ("insert", "update")
+)
+
+# PostgreSQL: statement triggers on the partitioned runs, as the tallies have, so that a
+# COPY of thousands of runs lists their summaries in one statement. Sorted, so that two
+# writers listing the same new summaries wait for each other instead of deadlocking. The
+# update trigger fires on every update (a trigger with transition tables cannot name
+# columns); when the summary did not change it probes the key and writes nothing.
+_POSTGRESQL_FUNCTION: Final = f"""
+CREATE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {TABLE} (summary)
+  SELECT DISTINCT summary FROM new_runs WHERE {LISTED} ORDER BY summary
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$
+"""
+_POSTGRESQL_CREATE_TRIGGERS: Final = (
+    _POSTGRESQL_FUNCTION,
+    *(
+        f"CREATE TRIGGER {TRIGGER}_{event.lower()} AFTER {event} ON notification_runs "
+        f"REFERENCING NEW TABLE AS new_runs FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}()"
+        for event in ("INSERT", "UPDATE")
+    ),
+)
+_POSTGRESQL_DROP_TRIGGERS: Final = (
+    f"DROP TRIGGER IF EXISTS {TRIGGER}_insert ON notification_runs",
+    f"DROP TRIGGER IF EXISTS {TRIGGER}_update ON notification_runs",
+    f"DROP FUNCTION IF EXISTS {TRIGGER}()",
+)
+
+# pg_trgm is a trusted extension shipped in PostgreSQL's contrib, but a server may lack it,
+# the role may lack CREATE on the database, or the extension may sit in a schema off the
+# search path. Search is correct without the index, only slower, so neither the migration
+# nor a bulk load fails for it: the block catches those errors (its EXCEPTION clause rolls
+# back to a savepoint of its own) and warns. Others still fail. fastupdate off: new
+# summaries are few, and a list of pending ones would be read by every search (a planner
+# that saw one long pending list read the whole dictionary instead).
+_POSTGRESQL_ENSURE_TRIGRAM_INDEX: Final = f"""
+DO $$
+BEGIN
+  CREATE EXTENSION IF NOT EXISTS pg_trgm;
+  CREATE INDEX IF NOT EXISTS {POSTGRESQL_TRIGRAM_INDEX} ON {TABLE}
+    USING gin (lower(summary) gin_trgm_ops) WITH (fastupdate = off);
+EXCEPTION WHEN feature_not_supported OR undefined_file OR insufficient_privilege
+            OR undefined_object THEN
+  RAISE WARNING USING MESSAGE =
+    'no trigram index (searchQuery will read the whole dictionary) because ' || SQLERRM;
+END
+$$
+"""
+_POSTGRESQL_DROP_TRIGRAM_INDEX: Final = f"DROP INDEX IF EXISTS {POSTGRESQL_TRIGRAM_INDEX}"
+
+# Removes the summaries no run holds. Run by retention once per purge; on PostgreSQL under
+# `PRUNE_LOCK`, which waits for the transactions that listed summaries to end and holds off
+# new ones: without it a run written while the prune reads (invisible to it) could find
+# its summary, listed before, pruned.
+PRUNE: Final = (
+    f"DELETE FROM {TABLE} WHERE NOT EXISTS (SELECT 1 FROM notification_runs AS r "
+    f"WHERE r.summary = {TABLE}.summary AND length(r.summary) < {LONG})"
+)
+PRUNE_LOCK: Final = f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"
+
+
+def _triggers(dialect: str) -> tuple[str, ...]:
+    return _POSTGRESQL_CREATE_TRIGGERS if dialect == "postgresql" else _SQLITE_CREATE_TRIGGERS
+
+
+def _drop_triggers(dialect: str) -> tuple[str, ...]:
+    return _POSTGRESQL_DROP_TRIGGERS if dialect == "postgresql" else _SQLITE_DROP_TRIGGERS
+
+
+def _trigram_index(dialect: str) -> tuple[str, ...]:
+    return (_POSTGRESQL_ENSURE_TRIGRAM_INDEX,) if dialect == "postgresql" else ()
+
+
+def _drop_trigram_index(dialect: str) -> tuple[str, ...]:
+    return (_POSTGRESQL_DROP_TRIGRAM_INDEX,) if dialect == "postgresql" else ()
+
+
+def install_statements(dialect: str) -> tuple[str, ...]:
+    """The DDL and DML that index the runs by summary and list the stored runs' summaries in
+    the dictionary (which must exist), then keep it listing them."""
+    # Triggers first: creating one locks writers out until the transaction ends, so the
+    # fill that follows sees every earlier write and the triggers every later one. The
+    # trigram index last, built from the filled dictionary at once.
+    return (*_triggers(dialect), *_RUNS_INDEXES[dialect], FILL, *_trigram_index(dialect))
+
+
+def uninstall_statements(dialect: str) -> tuple[str, ...]:
+    """The DDL that removes what `install_statements` made (the dictionary stays)."""
+    return (*_drop_triggers(dialect), *_drop_trigram_index(dialect), *_DROP_RUNS_INDEXES)
+
+
+def suspend_statements(dialect: str) -> tuple[str, ...]:
+    """Before a bulk load: stop listing summaries and indexing them row by row."""
+    return uninstall_statements(dialect)
+
+
+def resume_statements(dialect: str) -> tuple[str, ...]:
+    """After a bulk load: index every run by summary at once, list every summary, index the
+    dictionary, then keep listing them."""
+    return (*_RUNS_INDEXES[dialect], FILL, *_trigram_index(dialect), *_triggers(dialect))
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic's hook: leave the search's indexes, which the models do not describe, out of
+    schema comparisons (and the FTS5 table of older revisions, with its shadow tables)."""
+    if type_ == "table" and name is not None:
+        return name != SQLITE_TABLE and not name.startswith(f"{SQLITE_TABLE}_")
+    return not (
+        type_ == "index"
+        and name in (RUNS_INDEX, LENGTH_INDEX, POSTGRESQL_TRIGRAM_INDEX, POSTGRESQL_INDEX)
+    )
+
+
+# What migrations 0001 to 0013 kept instead: a trigram index over every run -----------------
+# SQLite: an external-content FTS5 table over `notification_runs.summary` with the trigram
+# tokenizer, kept by triggers. PostgreSQL: a GIN index over `lower(summary)` with pg_trgm's
+# operator class. Each run written cost an index entry per trigram of its summary, and a
+# search read one row per candidate run; migration 0014 replaced it and its downgrade
+# restores it.
 
 SQLITE_TABLE: Final = "notification_runs_search"
 POSTGRESQL_INDEX: Final = "ix_runs_summary_trgm"
-# A trigram index finds nothing shorter than a trigram: shorter queries scan.
-SHORTEST_INDEXED_QUERY: Final = 3
 
 _T = SQLITE_TABLE
 
@@ -33,7 +210,11 @@ def _sqlite_unindex(row: str) -> str:
     return f"INSERT INTO {_T} ({_T}, rowid, summary) VALUES ('delete', {row}.id, {row}.summary);"
 
 
-SQLITE_CREATE_TRIGGERS: Final = (
+_SQLITE_CREATE: Final = (
+    # columnsize=0: no ranking, so no per-row token counts to store.
+    f"CREATE VIRTUAL TABLE {_T} USING fts5(summary, content='notification_runs', "
+    "content_rowid='id', columnsize=0, tokenize='trigram case_sensitive 0')",
+    f"INSERT INTO {_T} ({_T}) VALUES ('rebuild')",  # the runs stored before the table existed
     f"CREATE TRIGGER {_T}_insert AFTER INSERT ON notification_runs "
     f"BEGIN {_sqlite_index('NEW')} END",
     f"CREATE TRIGGER {_T}_delete AFTER DELETE ON notification_runs "
@@ -41,25 +222,11 @@ SQLITE_CREATE_TRIGGERS: Final = (
     f"CREATE TRIGGER {_T}_update AFTER UPDATE OF id, summary ON notification_runs "
     f"BEGIN {_sqlite_unindex('OLD')} {_sqlite_index('NEW')} END",
 )
-SQLITE_DROP_TRIGGERS: Final = tuple(
-    f"DROP TRIGGER IF EXISTS {_T}_{event}" for event in ("insert", "delete", "update")
+_SQLITE_DROP: Final = (
+    *(f"DROP TRIGGER IF EXISTS {_T}_{event}" for event in ("insert", "delete", "update")),
+    f"DROP TABLE IF EXISTS {_T}",
 )
-SQLITE_REBUILD: Final = f"INSERT INTO {_T} ({_T}) VALUES ('rebuild')"
-SQLITE_CREATE: Final = (
-    # columnsize=0: no ranking, so no per-row token counts to store.
-    f"CREATE VIRTUAL TABLE {_T} USING fts5(summary, content='notification_runs', "
-    "content_rowid='id', columnsize=0, tokenize='trigram case_sensitive 0')",
-    SQLITE_REBUILD,  # the runs stored before the table existed
-    *SQLITE_CREATE_TRIGGERS,
-)
-SQLITE_DROP: Final = (*SQLITE_DROP_TRIGGERS, f"DROP TABLE IF EXISTS {_T}")
-
-# pg_trgm is a trusted extension shipped in PostgreSQL's contrib, but a server may lack it,
-# the role may lack CREATE on the database, or the extension may sit in a schema off the
-# search path. Search is correct without the index, only slower, so neither the migration
-# nor a bulk load (which rebuilds the index) fails for it: the block catches those errors
-# (its EXCEPTION clause rolls back to a savepoint of its own) and warns. Others still fail.
-POSTGRESQL_ENSURE_INDEX: Final = f"""
+_POSTGRESQL_ENSURE_INDEX: Final = f"""
 DO $$
 BEGIN
   CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -72,111 +239,16 @@ EXCEPTION WHEN feature_not_supported OR undefined_file OR insufficient_privilege
 END
 $$
 """
-# The extension stays when the index goes: other objects may use it.
-POSTGRESQL_DROP_INDEX: Final = f"DROP INDEX IF EXISTS {POSTGRESQL_INDEX}"
 
 
 def create_statements(dialect: str) -> tuple[str, ...]:
-    """The DDL that installs the search index on `dialect`."""
-    return (POSTGRESQL_ENSURE_INDEX,) if dialect == "postgresql" else SQLITE_CREATE
+    """The DDL that installs the trigram index over every run on `dialect`, as migration
+    0001 installed it."""
+    return (_POSTGRESQL_ENSURE_INDEX,) if dialect == "postgresql" else _SQLITE_CREATE
 
 
 def drop_statements(dialect: str) -> tuple[str, ...]:
-    """The DDL that removes the search index from `dialect`."""
-    return (POSTGRESQL_DROP_INDEX,) if dialect == "postgresql" else SQLITE_DROP
-
-
-def suspend_statements(dialect: str) -> tuple[str, ...]:
-    """Before a bulk load: stop maintaining the index row by row."""
-    return (POSTGRESQL_DROP_INDEX,) if dialect == "postgresql" else SQLITE_DROP_TRIGGERS
-
-
-def resume_statements(dialect: str) -> tuple[str, ...]:
-    """After a bulk load: index every run at once, then maintain the index again."""
+    """The DDL that removes the trigram index over every run from `dialect`."""
     if dialect == "postgresql":
-        return (POSTGRESQL_ENSURE_INDEX,)
-    return (SQLITE_REBUILD, *SQLITE_CREATE_TRIGGERS)
-
-
-def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
-    """Alembic's hook: leave the search index, which the models do not describe, out of
-    schema comparisons (SQLite lists the FTS5 table and its shadow tables as tables)."""
-    if type_ == "table" and name is not None:
-        return name != SQLITE_TABLE and not name.startswith(f"{SQLITE_TABLE}_")
-    return not (type_ == "index" and name == POSTGRESQL_INDEX)
-
-
-# Which queries SQLite's index can answer -----------------------------------------------------
-
-# Python lowers 'İ' to 'i' + U+0307 COMBINING DOT ABOVE; the tokenizer keeps 'İ' as it is.
-DOT_ABOVE: Final = "\u0307"
-# Planes 2 and above hold no letters that have a case.
-_CASED_PLANES_END = 0x20000
-
-
-@cache
-def _letters_the_tokenizer_misses() -> frozenset[str]:
-    """Lower-case letters whose capitals the trigram tokenizer does not fold to them.
-
-    The tokenizer folds case by an older Unicode than Python's str.lower (which lowers the
-    query and, for non-ASCII queries, the summaries): Cherokee, Georgian Mtavruli, Adlam and
-    a few hundred more capitals stay as they are in the index.
-    """
-    capitals = {
-        letter: lower
-        for letter in map(chr, range(_CASED_PLANES_END))
-        if (lower := letter.lower()) != letter and len(lower) == 1
-    }
-    # The table is a probe of the tokenizer itself, as this process's SQLite builds it.
-    probe = sqlite3.connect(":memory:")
-    try:
-        probe.execute(
-            "CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='trigram case_sensitive 0')"
-        )
-        probe.execute("CREATE VIRTUAL TABLE folded USING fts5vocab(probe, 'instance')")
-        letters = [*capitals, *capitals.values()]
-        probe.executemany(
-            "INSERT INTO probe (rowid, text) VALUES (?, ?)",
-            [(row, letter * 3) for row, letter in enumerate(letters)],
-        )
-        # Each row holds one trigram: its letter folded, three times.
-        fold = {
-            letters[row]: term[0] for term, row in probe.execute("SELECT term, doc FROM folded")
-        }
-    finally:
-        probe.close()
-    return frozenset(
-        lower for capital, lower in capitals.items() if fold.get(capital, "") != fold.get(lower)
-    )
-
-
-def _pieces_the_index_can_find(lowered: str) -> list[str]:
-    """The parts of a lowered non-ASCII query that the index holds wherever the exact match
-    finds the query: split at letters the tokenizer misses and at U+0307, and without a
-    trailing 'i' (it may be the first half of a lowered 'İ')."""
-    missed = _letters_the_tokenizer_misses() | {DOT_ABOVE}
-    pieces: list[str] = []
-    current: list[str] = []
-    for character in lowered:
-        if character in missed:
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(character)
-    pieces.append("".join(current))
-    return [piece.rstrip("i") for piece in pieces]
-
-
-def trigram_phrase(query: str) -> str | None:
-    """The FTS5 phrase that finds every run whose summary matches `query` exactly (and maybe
-    more), or None when the index cannot help and the summaries must be scanned.
-
-    An ASCII query matches only ASCII letters, which the tokenizer folds as SQLite's lower()
-    does, so the whole query is looked up. A non-ASCII query is matched lowered by Python;
-    its longest part that the index holds faithfully is looked up. Inside double quotes
-    FTS5 reads everything literally but a double quote, which is doubled.
-    """
-    piece = query if query.isascii() else max(_pieces_the_index_can_find(query.lower()), key=len)
-    if len(piece) < SHORTEST_INDEXED_QUERY:
-        return None
-    return '"' + piece.replace('"', '""') + '"'
+        return (f"DROP INDEX IF EXISTS {POSTGRESQL_INDEX}",)
+    return _SQLITE_DROP

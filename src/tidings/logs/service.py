@@ -1,9 +1,10 @@
 """Answers of the read API: filters in, Cortex-shaped bodies out."""
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping
 
 from tidings.kit.pagination import PageRequest, envelope
 from tidings.logs import repository
@@ -126,31 +127,77 @@ def run_to_wire(row: Sequence[Any], objects: list[Any] | None) -> dict[str, Any]
     return body
 
 
-def list_logs(connection: Connection, f: LogFilter, page: PageRequest) -> dict[str, Any]:
-    """One page of logs with the true total."""
+@dataclass(frozen=True)
+class PageRows:
+    """What the database answers for one page: the true total, the page's rows (in the
+    repository's wire column order) and, when asked for, each run's objects."""
+
+    total: int
+    rows: Sequence[Sequence[Any]]
+    objects: dict[int, list[RowMapping]] | None = None
+
+
+def log_page_rows(connection: Connection, f: LogFilter, page: PageRequest) -> PageRows:
+    """The statements behind a page of logs: the total, then the page unless it lies past it."""
     total = repository.count(connection, repository.log_count_statement(f))
     rows = (
         repository.fetch_rows(connection, repository.log_page_statement(f, page))
         if page.offset < total
         else []
     )
-    return envelope("logs", [log_to_wire(row) for row in rows], page, total)
+    return PageRows(total, rows)
+
+
+def _searched_runs(
+    connection: Connection, f: RunFilter, page: PageRequest
+) -> tuple[int, Sequence[Sequence[Any]]]:
+    """A search's total and page, from one statement: finding the matches is most of the
+    cost, and a count and a page each finding them would pay it twice."""
+    rows = repository.fetch_rows(connection, repository.run_search_statement(f, page))
+    if rows:
+        return int(rows[0][-1]), [row[:-1] for row in rows]
+    # No row carries the total: nothing matches, or the page lies past the last match.
+    if page.offset == 0:
+        return 0, []
+    return repository.count(connection, repository.run_count_statement(f)), []
+
+
+def run_page_rows(
+    connection: Connection, f: RunFilter, page: PageRequest, *, include_objects: bool
+) -> PageRows:
+    """The statements behind a page of runs: the total and the page (one statement for a
+    search), then the page's objects when asked for."""
+    if f.search_query:
+        total, rows = _searched_runs(connection, f, page)
+    else:
+        total = repository.count(connection, repository.run_count_statement(f))
+        rows = (
+            repository.fetch_rows(connection, repository.run_page_statement(f, page))
+            if page.offset < total
+            else []
+        )
+    objects = (
+        repository.objects_of_runs(connection, [row[0] for row in rows])
+        if include_objects
+        else None
+    )
+    return PageRows(total, rows, objects)
+
+
+def list_logs(connection: Connection, f: LogFilter, page: PageRequest) -> dict[str, Any]:
+    """One page of logs with the true total."""
+    answer = log_page_rows(connection, f, page)
+    return envelope("logs", [log_to_wire(row) for row in answer.rows], page, answer.total)
 
 
 def list_runs(
     connection: Connection, f: RunFilter, page: PageRequest, *, include_objects: bool
 ) -> dict[str, Any]:
     """One page of runs with the true total, with their objects when asked for."""
-    total = repository.count(connection, repository.run_count_statement(f))
-    rows = (
-        repository.fetch_rows(connection, repository.run_page_statement(f, page))
-        if page.offset < total
-        else []
-    )
-    objects = (
-        repository.objects_of_runs(connection, [row[0] for row in rows])
-        if include_objects
-        else None
-    )
-    items = [run_to_wire(row, None if objects is None else objects.get(row[0], [])) for row in rows]
-    return envelope("runs", items, page, total)
+    answer = run_page_rows(connection, f, page, include_objects=include_objects)
+    objects = answer.objects
+    items = [
+        run_to_wire(row, None if objects is None else objects.get(row[0], []))
+        for row in answer.rows
+    ]
+    return envelope("runs", items, page, answer.total)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from tidings.engine.models import NotificationContent, NotificationEvent, OutboxMessage
 from tidings.engine.repository import delete_logs, delete_runs
 from tidings.kit import partitions
-from tidings.logs import run_tallies, tallies
+from tidings.logs import run_tallies, search, tallies
 from tidings.logs.models import NotificationLog, NotificationRun
 
 log = logging.getLogger(__name__)
@@ -182,10 +182,23 @@ def _rows(table: Table, key: str, moment: str, partitioned: bool) -> Row:
     return default.c[key], default.c[moment]
 
 
+def _prune_summaries(engine: Engine) -> None:
+    """Unlist the summaries no run holds any more from the search's dictionary."""
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{partitions.LOCK_TIMEOUT}'")
+                connection.exec_driver_sql(search.PRUNE_LOCK)
+            connection.exec_driver_sql(search.PRUNE)
+    except OperationalError as error:  # busy: the next purge tries again
+        log.warning("could not prune the summaries no run holds yet: %s", error)
+
+
 def purge(engine: Engine, now: datetime, keep_runs: timedelta, keep_contents: timedelta) -> Purged:
     """Remove message contents whose day is older than `keep_contents`, and logs, runs,
-    events and outbox messages whose day is older than `keep_runs`. On PostgreSQL a
-    partition goes once all its rows are that old, so rows may stay up to a week longer."""
+    events and outbox messages whose day is older than `keep_runs`, then the summaries no
+    run holds any more. On PostgreSQL a partition goes once all its rows are that old, so
+    rows may stay up to a week longer."""
     purged = Purged()
     run_cutoff = cutoff(now, keep_runs)
     content_cutoff = cutoff(now, keep_contents)
@@ -219,4 +232,5 @@ def purge(engine: Engine, now: datetime, keep_runs: timedelta, keep_contents: ti
         ),
     ):
         _purge_rows(engine, kind, rows, before, deleter, purged)
+    _prune_summaries(engine)
     return purged
