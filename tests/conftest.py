@@ -193,3 +193,22 @@ def make_key(runtime: Runtime) -> KeyFactory:
 def viewer_headers(make_key: KeyFactory) -> dict[str, str]:
     """Authorization headers of a key that may view notification logs."""
     return {"Authorization": f"Bearer {make_key(Permission.VIEW_NOTIFICATION_LOGS)}"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store on each backend that no migration has touched yet."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tidings.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"e_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield server.url(name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()

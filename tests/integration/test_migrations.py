@@ -1,15 +1,12 @@
 """Migrations build exactly the schema the models describe, and can be undone."""
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Engine, create_engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 
 from tests.support.builders import RunSpec, store_runs
 from tidings.kit.db import create_db_engine
@@ -49,25 +46,6 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(database_url: str) ->
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store on each backend that no migration has touched yet."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tidings.db'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    name = f"e_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield server.url(name)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 NEW_TALLIES = (

@@ -10,12 +10,10 @@ introduced it.
 """
 
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +21,9 @@ from alembic import command
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, event, inspect, select, text
 
 from tests.support.builders import BASE_TIME, RunSpec, entity, store_runs
-from tests.support.postgres import PostgresServer
 from tidings.generator.history import HistorySpec, write_history
 from tidings.kit.db import create_db_engine
 from tidings.kit.migrate import alembic_config, upgrade
@@ -503,27 +500,8 @@ def statements_run(engine: Engine) -> Iterator[list[str]]:
 # The migration that introduced the dictionary ---------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store on each backend that no migration has touched yet."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tidings.db'}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield server.url(name)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-
-def test_migration_lists_the_summaries_of_the_runs_already_stored(unmigrated_url: str) -> None:
-    engine = create_db_engine(unmigrated_url)
+def test_migration_lists_the_summaries_of_the_runs_already_stored(empty_database_url: str) -> None:
+    engine = create_db_engine(empty_database_url)
     upgrade(engine, "0013")
     long_summary = "Ledger " + "x" * LONG
     ledger, long, weekly = store_runs(engine, summaries("Ledger DB down", long_summary, "Weekly"))
@@ -542,8 +520,8 @@ def test_migration_lists_the_summaries_of_the_runs_already_stored(unmigrated_url
     engine.dispose()
 
 
-def test_downgrade_restores_the_trigram_index_over_the_runs(unmigrated_url: str) -> None:
-    engine = create_db_engine(unmigrated_url)
+def test_downgrade_restores_the_trigram_index_over_the_runs(empty_database_url: str) -> None:
+    engine = create_db_engine(empty_database_url)
     upgrade(engine)
     store_runs(engine, summaries("Ledger DB down", "Weekly"))
     config = alembic_config(engine)
