@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -43,9 +42,6 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(database_url: str) ->
     assert tables_after_downgrade == set()
     assert current_revision(engine) == head_revision(engine)
     engine.dispose()
-
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 NEW_TALLIES = (
