@@ -140,6 +140,45 @@ class TestTheDelivery:
 
         assert sorted(got["webhook_id"] for got in received_by(suite, "batch")) == ["1", "2", "3"]
 
+    def test_logs_of_one_document_each_carry_their_own_ids(self, suite: EmulatorSuite) -> None:
+        url = suite.webhook_url("shared")
+        messages = [to_webhook(url, log_id=log_id) for log_id in (1, 2, 3)]
+
+        deliver(suite.webhook_secret, messages)
+
+        got = sorted(received_by(suite, "shared"), key=lambda item: item["body"]["logId"])
+        assert [item["body"] for item in got] == [
+            {"logId": log_id, "runId": 56, **DOCUMENT} for log_id in (1, 2, 3)
+        ]
+        assert all(item["signature_valid"] for item in got)
+
+    @pytest.mark.parametrize(
+        ("document", "sent"),
+        [
+            pytest.param("{}", {"logId": 42, "runId": 56}, id="empty"),
+            pytest.param("", {"logId": 42, "runId": 56}, id="none-stored"),
+            pytest.param(
+                '{"text":"Caf\\u00e9 \\u2713"}',
+                {"logId": 42, "runId": 56, "text": "Café ✓"},
+                id="escaped-unicode",
+            ),
+            pytest.param(
+                '{"logId":7,"type":"X","runId":8}',
+                {"logId": 42, "runId": 56, "type": "X"},
+                id="ids-in-the-document",
+            ),
+        ],
+    )
+    def test_the_body_is_the_document_after_the_log_and_run_ids(
+        self, document: str, sent: dict[str, Any]
+    ) -> None:
+        message = replace(to_webhook(None), body=document)
+
+        body = webhook_body(message)
+
+        assert orjson.loads(body) == sent
+        assert body.startswith(b'{"logId":42,"runId":56')
+
     def test_another_secret_is_refused_by_the_receiver_for_good(self, suite: EmulatorSuite) -> None:
         [attempt] = deliver(generate_secret(), [to_webhook(suite.webhook_url("strict"))])
 

@@ -6,11 +6,13 @@ when nothing was sent; `deliveredCount` is the number of DELIVERED logs. A run i
 until then, and whoever processes it again finishes it without sending anything twice.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select
 
 from tests.support.catalog_builder import (
     Document,
@@ -25,9 +27,11 @@ from tests.support.catalog_builder import (
 )
 from tests.support.engine_harness import EVENTS, Harness, entity_ref, event, open_harness
 from tidings.auth.permissions import Permission
-from tidings.engine import repository
+from tidings.channels.base import Answered, Attempt, OutgoingMessage
+from tidings.engine import delivery, repository
 from tidings.engine.repository import LogDraft, Outcome
 from tidings.enums import LogStatus, Medium, NotificationType, RecipientType
+from tidings.logs.repository import logs
 
 T = NotificationType
 ADA, BEN, CORA = "ada@example.com", "ben@example.com", "cora@example.com"
@@ -222,6 +226,56 @@ class TestResumingAnInterruptedRun:
         assert sorted(harness.outbox()) == sorted(
             [("SLACK", ADA), ("MICROSOFT_TEAMS", ADA), ("EMAIL", ADA)] * 2
         )
+
+
+@dataclass
+class AnsweringOneByOne:
+    """An email medium that reports each answer as it comes, and notes who the store has as
+    delivered whenever the delivery stage makes it wait."""
+
+    engine: Engine
+    medium: Medium = Medium.EMAIL
+    stored_when_resumed: list[list[str]] = field(default_factory=list)
+
+    async def send_batch(
+        self, messages: Sequence[OutgoingMessage], answered: Answered | None = None
+    ) -> list[Attempt]:
+        """Deliver each message, waiting whenever the delivery stage says so."""
+        attempts = []
+        for index, _message in enumerate(messages):
+            attempts.append(Attempt.delivered())
+            hold = answered(index, attempts[-1]) if answered is not None else None
+            if hold is not None:
+                await hold
+                self.stored_when_resumed.append(self.delivered())
+        return attempts
+
+    def delivered(self) -> list[str]:
+        """The recipients whose email logs the store has as delivered."""
+        statement = select(logs.c.recipient_email).where(
+            logs.c.medium == Medium.EMAIL, logs.c.status == LogStatus.DELIVERED
+        )
+        with self.engine.connect() as connection:
+            return sorted(connection.scalars(statement))
+
+    async def close(self) -> None:
+        """Nothing to release."""
+        return None
+
+
+class TestTheStoreKeepsUpWithTheMedium:
+    def test_the_medium_sends_no_more_until_the_answers_waiting_are_stored(
+        self, harness: Harness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(delivery, "UNWRITTEN_MAX", 2)
+        email = AnsweringOneByOne(harness.runtime.engine)
+        harness.runtime.channels = {**harness.runtime.channels, Medium.EMAIL: email}
+        harness.load(*owned_by(ADA, BEN, CORA, users=(ADA, BEN, CORA)))
+
+        run = harness.run_of(harness.send(BROKEN_SPEC), Medium.EMAIL)
+
+        assert email.stored_when_resumed == [[ADA, BEN]]
+        assert (run.status, run.delivered_count) == ("COMPLETED", 3)
 
 
 class TestMembersOfTeams:

@@ -8,6 +8,7 @@ import pytest
 
 from tidings.kit.standard_webhooks import (
     SignatureError,
+    Signer,
     generate_secret,
     secret_key,
     sign,
@@ -41,6 +42,13 @@ class TestSign:
 
     def test_signature_matches_the_specifications_example(self) -> None:
         assert sign(SECRET, MESSAGE_ID, TIMESTAMP, BODY) == PUBLISHED_SIGNATURE
+
+    def test_a_signer_signs_each_message_as_if_it_were_its_first(self) -> None:
+        signer = Signer(SECRET)
+
+        signer.sign("msg_earlier", TIMESTAMP - 60, b'{"earlier": true}')
+
+        assert signer.sign(MESSAGE_ID, TIMESTAMP, BODY) == PUBLISHED_SIGNATURE
 
     def test_secret_works_without_its_prefix(self) -> None:
         bare = SECRET.removeprefix("whsec_")

@@ -160,9 +160,9 @@ def _status_words(status: int) -> str:
 def judge_answer(status: int, headers: Any, text: str, receiver: str) -> Attempt:
     """What an HTTP answer means: delivered, rate-limited, worth a retry, or refused."""
     request_id = next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
-    said = f"the {receiver} answered {_status_words(status)}"
     if 200 <= status < 300:
         return Attempt.delivered(status, request_id, text)
+    said = f"the {receiver} answered {_status_words(status)}"
     if status == 429:
         wait = retry_after_seconds(headers.get("Retry-After"))
         return Attempt.rate_limited(

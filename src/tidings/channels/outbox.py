@@ -6,7 +6,6 @@ chat message to a person the workspace has no account for.
 """
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from sqlalchemy import Engine, insert
 
@@ -43,8 +42,7 @@ class OutboxChannel:
         fails as the provider would refuse it (the batch is answered at once)."""
         now = self._clock()
         results = [
-            replace(self._refusal(message) or Attempt.delivered(), started_at=now)
-            for message in messages
+            (self._refusal(message) or Attempt.delivered()).timed(now, 0.0) for message in messages
         ]
         rows = [
             {

