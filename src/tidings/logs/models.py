@@ -283,14 +283,10 @@ class LogAddressTally(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class RunTally(Base):
-    """How many runs share one day and one combination of the run filters' columns, kept
-    exact by triggers like `LogTally`; `delivered` is `delivered_count >= 1`."""
+class RunTallyKey:
+    """The run filters' columns a run tally counts by (a mixin of both run tallies);
+    `delivered` is `delivered_count >= 1`."""
 
-    __tablename__ = "notification_run_tallies"
-    __table_args__ = WITHOUT_ROWID_ON_SQLITE
-
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
     notification_type: Mapped[str] = mapped_column(String(40), primary_key=True)
     medium: Mapped[str] = mapped_column(String(20), primary_key=True)
     status: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -300,20 +296,23 @@ class RunTally(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class RunHourTally(Base):
+class RunTally(RunTallyKey, Base):
+    """How many runs share one day and one combination of the run filters' columns, kept
+    exact by triggers like `LogTally`."""
+
+    __tablename__ = "notification_run_tallies"
+    __table_args__ = WITHOUT_ROWID_ON_SQLITE
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class RunHourTally(RunTallyKey, Base):
     """As `RunTally`, for one hour."""
 
     __tablename__ = "notification_run_hour_tallies"
     __table_args__ = WITHOUT_ROWID_ON_SQLITE
 
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)
-    notification_type: Mapped[str] = mapped_column(String(40), primary_key=True)
-    medium: Mapped[str] = mapped_column(String(20), primary_key=True)
-    status: Mapped[str] = mapped_column(String(30), primary_key=True)
-    ignored_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
-    failed_reason: Mapped[str] = mapped_column(String(40), primary_key=True)
-    delivered: Mapped[bool] = mapped_column(primary_key=True)
-    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class RunSummary(Base):
