@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select, text
 
 from tests.support.engine_harness import MovableClock
+from tests.support.rate_limit import admitted
 from tidings.app import create_app
 from tidings.auth import service as keys
 from tidings.auth.permissions import Permission
@@ -236,18 +237,6 @@ class TestDefaultBudget:
 
 
 # Several API processes on one PostgreSQL database --------------------------------------------
-
-
-async def admitted(limiter: RateLimiter, client: str, times: int) -> int:
-    """How many of `times` requests by `client` `limiter` lets through."""
-    count = 0
-    for _ in range(times):
-        try:
-            await limiter.spend(client)
-            count += 1
-        except RateLimitExceededError:
-            pass
-    return count
 
 
 def epoch_ms(instant: datetime) -> int:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from tests.support.rate_limit import admitted as admitted_async
 from tidings.kit.errors import RateLimitExceededError
 from tidings.kit.ratelimit import (
     FORGET_EVERY_MS,
@@ -42,18 +43,7 @@ def limiter(per_minute: int, clock: Clock) -> RateLimiter:
 
 def admitted(limiter: RateLimiter, client: str, times: int) -> int:
     """How many of `times` requests by `client` are let through."""
-
-    async def spend_all() -> int:
-        count = 0
-        for _ in range(times):
-            try:
-                await limiter.spend(client)
-                count += 1
-            except RateLimitExceededError:
-                pass
-        return count
-
-    return asyncio.run(spend_all())
+    return asyncio.run(admitted_async(limiter, client, times))
 
 
 def refusal(limiter: RateLimiter, client: str) -> RateLimitExceededError:
