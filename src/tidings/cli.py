@@ -4,6 +4,7 @@ import asyncio
 import difflib
 import json
 import logging
+import signal
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -866,13 +867,17 @@ def emulators(
         suite.start()
     except (OSError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
-    for line in suite.describe():
-        typer.echo(line)
-    typer.echo("\nPoint tidings at them:")
-    for name, value in suite.tidings_settings().items():
-        typer.echo(f"export {name}={shlex.quote(value)}")
-    typer.echo("\nServing until Ctrl-C.")
+    # SIGTERM stops as cleanly as Ctrl-C (the certificate's files are removed). The try starts
+    # before the first line is printed: a supervisor may signal as soon as it reads the last one,
+    # before this thread gets the GIL back to enter the wait.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        for line in suite.describe():
+            typer.echo(line)
+        typer.echo("\nPoint tidings at them:")
+        for name, value in suite.tidings_settings().items():
+            typer.echo(f"export {name}={shlex.quote(value)}")
+        typer.echo("\nServing until Ctrl-C.")
         suite.wait()
     except KeyboardInterrupt:
         pass

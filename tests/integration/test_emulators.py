@@ -1197,3 +1197,28 @@ class TestCommand:
         assert exports["TIDINGS_SLACK_BOT_TOKEN"] == "xoxb-cli"
         assert exports["TIDINGS_WEBHOOK_SIGNING_SECRET"].startswith("whsec_")
         assert process.returncode == 0, errors
+
+    @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["int", "term"])
+    def test_a_signal_sent_the_moment_the_last_line_is_read_stops_it_cleanly(
+        self, stop_signal: signal.Signals
+    ) -> None:
+        ports = ["--slack-port", "0", "--teams-port", "0", "--smtp-port", "0"]
+        ports += ["--smtps-port", "0", "--smtp-control-port", "0", "--webhook-port", "0"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tidings", "emulators", *ports],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TIDINGS_DATABASE_URL": "sqlite://"},
+        )
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                if line.startswith("Serving until Ctrl-C"):
+                    break
+        finally:
+            process.send_signal(stop_signal)
+            _, errors = process.communicate(timeout=30)
+
+        assert process.returncode == 0, errors
+        assert "Traceback" not in errors
