@@ -18,6 +18,7 @@ from tidings.enums import Medium
 from tidings.kit.clock import Clock, system_clock
 from tidings.kit.db import create_db_engine, session_factory
 from tidings.kit.ratelimit import RateLimiter, rate_limiter_for
+from tidings.kit.reads import Reads
 from tidings.runner.base import Runner
 from tidings.runner.distributed import DistributedRunner
 from tidings.runner.local import LocalRunner
@@ -52,6 +53,7 @@ class Runtime:
     work_engine: Engine
     sessions: sessionmaker[Session]
     rate_limiter: RateLimiter
+    reads: Reads
     clock: Clock = field(default=system_clock)
     channels: Mapping[Medium, Channel] = field(default_factory=dict)
     runner: Runner | None = None
@@ -87,6 +89,7 @@ class Runtime:
             engine=engine,
             sessions=session_factory(engine),
             rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute, clock),
+            reads=Reads(engine),
             clock=clock,
             work_engine=work_engine,
             channels=build_channels(settings, work_engine, clock),
@@ -158,6 +161,7 @@ class Runtime:
             self.scheduler.stop()
         if self.runner is not None:
             self.runner.stop()
+        self.reads.close()
         self.engine.dispose()
         if self.work_engine is not self.engine:
             self.work_engine.dispose()

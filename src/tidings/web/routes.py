@@ -2,7 +2,6 @@
 logs list and its export, a run and its live tail, the workspace settings. HTML for people;
 the API's OpenAPI document does not list them."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -19,9 +18,9 @@ from tidings.enums import RunStatus
 from tidings.kit import query
 from tidings.kit.errors import ApiError, RateLimitExceededError
 from tidings.kit.pagination import PageRequest
-from tidings.logs.endpoints import READERS, _page_request, log_filter_of, run_filter_of
+from tidings.logs.endpoints import _page_request, log_filter_of, run_filter_of
 from tidings.logs.filters import LogFilter, RunFilter
-from tidings.runtime import runtime_of
+from tidings.runtime import Runtime, runtime_of
 from tidings.web import listing, live, queries, repository
 from tidings.web.export import ExportFormat, export_chunks, export_filename
 from tidings.web.pages import (
@@ -76,9 +75,9 @@ def install(app: FastAPI) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIRECTORY), name="admin-static")
 
 
-async def off_loop(read: Callable[[], T]) -> T:
+async def off_loop(runtime: Runtime, read: Callable[[], T]) -> T:
     """Run a blocking read on the API's reader threads, off the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(READERS, read)
+    return await runtime.reads.in_thread(read)
 
 
 def _is_htmx(request: Request) -> bool:
@@ -104,7 +103,7 @@ async def _current_session(request: Request) -> AdminSession | None:
         with runtime.engine.connect() as connection:
             return session_of(connection, token, runtime.clock())
 
-    return await off_loop(read)
+    return await off_loop(runtime, read)
 
 
 def _to_sign_in(request: Request, back_to: str | None = None) -> Response:
@@ -269,7 +268,7 @@ async def notifications(request: Request) -> Response:
             chart = queries.logs_per_day(connection, now, runtime.settings.retention_days)
             return runs, queries.tiles(connection, now), chart
 
-    runs, tiles, chart = await off_loop(read)
+    runs, tiles, chart = await off_loop(runtime, read)
     paging = None
     if asked is not None and runs is not None:
         page = asked[1]
@@ -306,7 +305,7 @@ async def _run_response(
         with runtime.engine.connect() as connection:
             return queries.run_page(connection, run_id, page, page_size)
 
-    run = await off_loop(read)
+    run = await off_loop(runtime, read)
     if run is None:
         message = f"Run {run_id} does not exist (runs are kept for 30 days)."
         return _error_page(session, 404, "No such run", message)
@@ -374,7 +373,7 @@ async def _live_tail(
             return live.Look(True, repository.run_progress(connection, run_id))
 
     async def look_off_loop() -> live.Look:
-        return await off_loop(look)
+        return await off_loop(runtime, look)
 
     if (await look_off_loop()).progress is None:
         return _plain(f"There is no run {run_id}.", 404)
@@ -384,7 +383,7 @@ async def _live_tail(
             return queries.run_page(connection, run_id, page, page_size)
 
     async def render_live() -> str:
-        run = await off_loop(read_run)
+        run = await off_loop(runtime, read_run)
         if run is None:
             return ""
         paging = listing.paging(request.query_params, page, page_size, run["total"], path)
@@ -440,7 +439,7 @@ async def workspace_settings(request: Request) -> Response:
         with runtime.engine.connect() as connection:
             return queries.workspace_view(connection, runtime.clock())
 
-    view = await off_loop(read)
+    view = await off_loop(runtime, read)
     return _page("settings.html", session, section="settings", view=view)
 
 
@@ -466,7 +465,7 @@ async def logs_list(request: Request) -> Response:
         with runtime.engine.connect() as connection:
             return queries.logs_page(connection, *asked)
 
-    found = await off_loop(read)
+    found = await off_loop(runtime, read)
     paging = None
     if asked is not None and found is not None:
         page = asked[1]
@@ -513,7 +512,7 @@ async def logs_export(request: Request, extension: str) -> Response:
             with runtime.engine.connect() as connection:
                 return repository.log_export_page(connection, f, order, after, size)
 
-        return await off_loop(read)
+        return await off_loop(runtime, read)
 
     name = export_filename(export_format, runtime.clock())
     response = StreamingResponse(

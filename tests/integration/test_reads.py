@@ -1,0 +1,174 @@
+"""Where the API's reads run (kit.reads): on the event loop when idle and cheap, on reader
+threads otherwise, and never slower than a deadline on the loop."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+
+from tidings.kit.db import create_db_engine
+from tidings.kit.reads import Reads
+
+# Counting to three million in SQL takes a second or more: far past any deadline below.
+SLOW_COUNT = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+    "SELECT count(*) FROM n"
+)
+QUICK_COUNT = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+QUICK_COUNT += "SELECT count(*) FROM n"
+
+
+@pytest.fixture
+def sqlite_reads(tmp_path: Path) -> Iterator[Reads]:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
+    reads = Reads(engine, inline_deadline_s=0.05)
+    yield reads
+    reads.close()
+    engine.dispose()
+
+
+def where_and_what(statement: str) -> "tuple[list[str], object]":
+    """A read that notes the thread it ran on, and what it answered."""
+    threads: list[str] = []
+
+    def read(connection: Connection) -> object:
+        threads.append(threading.current_thread().name)
+        return connection.execute(text(statement)).scalar_one()
+
+    return threads, read
+
+
+class TestWhereReadsRun:
+    def test_a_cheap_read_on_an_idle_loop_runs_on_the_loops_own_thread(
+        self, sqlite_reads: Reads
+    ) -> None:
+        threads, read = where_and_what(QUICK_COUNT)
+
+        async def main() -> object:
+            return await sqlite_reads.run(read, cheap=True)
+
+        assert asyncio.run(main()) == 100
+        assert threads == [threading.current_thread().name]
+
+    def test_a_read_not_known_to_be_cheap_runs_on_a_reader_thread(
+        self, sqlite_reads: Reads
+    ) -> None:
+        threads, read = where_and_what(QUICK_COUNT)
+
+        assert asyncio.run(sqlite_reads.run(read)) == 100
+        assert threads[0].startswith("tidings-read")
+
+    def test_while_another_read_is_under_way_even_a_cheap_one_runs_on_a_reader_thread(
+        self, sqlite_reads: Reads
+    ) -> None:
+        release = threading.Event()
+
+        def held(connection: Connection) -> None:
+            release.wait(10)
+
+        threads, read = where_and_what(QUICK_COUNT)
+
+        async def main() -> object:
+            holding = asyncio.ensure_future(sqlite_reads.run(held))
+            await asyncio.sleep(0.05)  # the held read is under way on its thread
+            answer = await sqlite_reads.run(read, cheap=True)
+            release.set()
+            await holding
+            return answer
+
+        assert asyncio.run(main()) == 100
+        assert threads[0].startswith("tidings-read")
+
+    def test_postgresql_reads_always_run_on_reader_threads(self, postgres_url: str) -> None:
+        engine = create_db_engine(postgres_url)
+        reads = Reads(engine)
+        threads, read = where_and_what("SELECT 100")
+        try:
+            assert asyncio.run(reads.run(read, cheap=True)) == 100
+        finally:
+            reads.close()
+            engine.dispose()
+        assert threads[0].startswith("tidings-read")
+
+
+class TestTheDeadline:
+    def test_a_read_past_its_deadline_is_interrupted_and_finishes_on_a_reader_thread(
+        self, tmp_path: Path
+    ) -> None:
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
+        reads = Reads(engine, inline_deadline_s=0.02)
+        loop_threads: list[str] = []
+        threads, read = where_and_what(SLOW_COUNT)
+
+        async def main() -> object:
+            loop_threads.append(threading.current_thread().name)
+            return await reads.run(read, cheap=True)
+
+        try:
+            assert asyncio.run(main()) == 3_000_000
+        finally:
+            reads.close()
+            engine.dispose()
+        assert threads[0] == loop_threads[0]
+        assert threads[1].startswith("tidings-read")
+        assert reads.moved_to_threads == 1
+
+    def test_the_loop_is_free_again_within_the_deadline(self, tmp_path: Path) -> None:
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
+        reads = Reads(engine, inline_deadline_s=0.02)
+        _, read = where_and_what(SLOW_COUNT)
+        ticks: list[float] = []
+
+        async def ticker() -> None:
+            loop = asyncio.get_running_loop()
+            for _ in range(20):
+                ticks.append(loop.time())
+                await asyncio.sleep(0.01)
+
+        async def main() -> None:
+            ticking = asyncio.ensure_future(ticker())
+            await asyncio.sleep(0.015)
+            await reads.run(read, cheap=True)
+            await ticking
+
+        try:
+            asyncio.run(main())
+        finally:
+            reads.close()
+            engine.dispose()
+        # The slow read held the loop for its deadline only, not the seconds it took.
+        longest_gap = max(later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False))
+        assert longest_gap < 0.5
+
+    def test_an_error_of_the_read_itself_is_raised_where_it_happened(
+        self, sqlite_reads: Reads
+    ) -> None:
+        threads, read = where_and_what("SELECT * FROM no_such_table")
+
+        with pytest.raises(OperationalError, match="no such table"):
+            asyncio.run(sqlite_reads.run(read, cheap=True))
+        assert threads == [threading.current_thread().name]
+        assert sqlite_reads.moved_to_threads == 0
+
+    def test_after_an_interrupted_read_the_connection_serves_the_next_read(
+        self, tmp_path: Path
+    ) -> None:
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}", pool_size=1)
+        reads = Reads(engine, inline_deadline_s=0.02)
+        _, slow = where_and_what(SLOW_COUNT)
+        quick_threads, quick = where_and_what(QUICK_COUNT)
+
+        async def main() -> object:
+            await reads.run(slow, cheap=True)
+            return await reads.run(quick, cheap=True)
+
+        try:
+            assert asyncio.run(main()) == 100
+        finally:
+            reads.close()
+            engine.dispose()
+        assert quick_threads == [threading.current_thread().name]
