@@ -40,9 +40,18 @@ class QueryParam(Generic[T]):
     convert: Callable[[str, list[str]], T] = field(repr=False)
     required_in_spec: bool = False
     example: str | None = None
+    _absent: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Most requests give few of a list's many parameters, and every converter answers
+        # the same immutable value for an absent one: work it out once.
+        object.__setattr__(self, "_absent", self.convert(self.name, []))
 
     def parse(self, params: QueryParams) -> T:
         """The value of this parameter in `params`, or a 400 `ApiError` naming it."""
+        if self.name not in params:
+            absent: T = self._absent
+            return absent
         return self.convert(self.name, params.getlist(self.name))
 
     def openapi(self) -> dict[str, Any]:
