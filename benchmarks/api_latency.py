@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -78,11 +78,12 @@ RATIO_GOAL = 1.5
 DEEP_PAGE_SHARE = 0.8
 DEEP_PAGE_CAP = 1000  # 250,000 rows deep at the default page size
 WARMUP = 2
-DEFAULT_REPEAT = 31
+DEFAULT_REPEAT = 30
+ROUNDS = 3  # passes over all the cases, each taking a third of every case's samples
 # A case stops sampling after this long once it has MIN_REPEAT pairs: a deep page on
-# PostgreSQL takes a second, and its ratio, near 1, needs no 31 samples to show.
-CASE_BUDGET_S = 5.0
-MIN_REPEAT = 7
+# PostgreSQL takes a second, and its ratio, near 1, needs no 30 samples to show.
+CASE_BUDGET_S = 6.0
+MIN_REPEAT = 9
 HEALTH_TIMEOUT_S = 120.0
 LOGS_PATH = "/api/v1/notifications/logs"
 RUNS_PATH = "/api/v1/notifications/logs/run"
@@ -496,13 +497,15 @@ def _wait_until_healthy(port: int, process: subprocess.Popen[bytes], log: IO[byt
 
 
 @contextmanager
-def serving(database_url: str) -> Iterator[int]:
-    """`tidings serve` on a free loopback port in a subprocess; yields the port."""
+def serving(database_url: str, settings: Mapping[str, str] | None = None) -> Iterator[int]:
+    """`tidings serve` on a free loopback port in a subprocess, with `settings` added to its
+    environment; yields the port."""
     port = free_port()
     environment = {
         **os.environ,
         "TIDINGS_DATABASE_URL": database_url,
         "TIDINGS_RATE_LIMIT_PER_MINUTE": str(10**9),
+        **(settings or {}),
     }
     command = [sys.executable, "-m", "tidings", "serve", "--host", "127.0.0.1", "--no-schedules"]
     command += ["--port", str(port), "--log-level", "warning"]
@@ -595,34 +598,50 @@ def _check_body(case: Case, target: str, body: bytes, total: int, rows: int) -> 
         )
 
 
-def measure(bench: Bench, case: Case, order: SortOrder, page_number: int) -> Measurement:
-    """Medians over `repeat` API requests and as many direct SQL runs, interleaved."""
-    page = PageRequest(page=page_number, page_size=DEFAULT_PAGE_SIZE, order=order)
+@dataclass
+class Timings:
+    """The samples of one case, order and page, gathered over the rounds."""
+
+    case: Case
+    page: PageRequest
+    api: list[float] = field(default_factory=list)
+    sql: list[float] = field(default_factory=list)
+    total: int = 0
+
+    def measurement(self) -> Measurement:
+        """The medians, in milliseconds."""
+        return Measurement(
+            self.case,
+            self.page.order,
+            self.page.page,
+            self.total,
+            statistics.median(self.api) * 1000,
+            statistics.median(self.sql) * 1000,
+        )
+
+
+def sample(bench: Bench, timings: Timings, count: int, *, warm_up: bool) -> None:
+    """`count` API requests and as many direct SQL runs, interleaved, added to `timings`
+    (fewer, at least a round's share of MIN_REPEAT, once a round's share of the budget is
+    spent)."""
+    case, page = timings.case, timings.page
     target = case.target(page)
-    for _ in range(WARMUP):
+    for _ in range(WARMUP if warm_up else 0):
         bench.client.get(target)
         run_sql(bench.engine, case, page)
-    api, sql = [], []
-    body, total, rows = b"", 0, 0
-    started_case = time.perf_counter()
+    body, rows = b"", 0
+    least, budget = math.ceil(MIN_REPEAT / ROUNDS), CASE_BUDGET_S / ROUNDS
+    started_round = time.perf_counter()
+    taken = 0
     # Interleaving exposes both to the same background load of this shared machine.
-    while len(api) < bench.repeat and not (
-        len(api) >= MIN_REPEAT and time.perf_counter() - started_case > CASE_BUDGET_S
-    ):
+    while taken < count and not (taken >= least and time.perf_counter() - started_round > budget):
         seconds, body = bench.client.get(target)
-        api.append(seconds)
+        timings.api.append(seconds)
         started = time.perf_counter()
-        total, rows = run_sql(bench.engine, case, page)
-        sql.append(time.perf_counter() - started)
-    _check_body(case, target, body, total, rows)
-    return Measurement(
-        case,
-        order,
-        page_number,
-        total,
-        statistics.median(api) * 1000,
-        statistics.median(sql) * 1000,
-    )
+        timings.total, rows = run_sql(bench.engine, case, page)
+        timings.sql.append(time.perf_counter() - started)
+        taken += 1
+    _check_body(case, target, body, timings.total, rows)
 
 
 def deep_page(total: int) -> int:
@@ -670,17 +689,42 @@ def warm_up(bench: Bench, cases: Sequence[Case], orders: Sequence[SortOrder]) ->
             run_sql(bench.engine, case, page)
 
 
-def measure_case(bench: Bench, case: Case, orders: Sequence[SortOrder]) -> None:
-    """Page 0 and the deep page of `case` in each order, printed as they finish."""
-    for order in orders:
-        first = measure(bench, case, order, 0)
-        bench.measurements.append(first)
-        show(table_row(first))
-        deep = deep_page(first.total)
-        if deep > 0:
-            measurement = measure(bench, case, order, deep)
-            bench.measurements.append(measurement)
-            show(table_row(measurement))
+def _first_round(
+    bench: Bench, cases: Sequence[Case], orders: Sequence[SortOrder], count: int
+) -> list[Timings]:
+    """Page 0 of each case in each order, then its deep page once page 0 told the total."""
+    timings = []
+    for case in cases:
+        for order in orders:
+            first = Timings(case, PageRequest(page=0, page_size=DEFAULT_PAGE_SIZE, order=order))
+            sample(bench, first, count, warm_up=True)
+            timings.append(first)
+            deep = deep_page(first.total)
+            if deep > 0:
+                page = PageRequest(page=deep, page_size=DEFAULT_PAGE_SIZE, order=order)
+                timings.append(Timings(case, page))
+                sample(bench, timings[-1], count, warm_up=True)
+    return timings
+
+
+def measure(bench: Bench, cases: Sequence[Case], orders: Sequence[SortOrder]) -> None:
+    """Page 0 and the deep page of every case in each order, sampled in ROUNDS passes over
+    the whole list, then printed.
+
+    A busy host slows this machine's CPUs for seconds at a time; a case sampled all at once
+    could fall entirely inside such a spell, while its samples spread over the run see the
+    spells as every other case does."""
+    per_round = math.ceil(bench.repeat / ROUNDS)
+    show(f"  round 1 of {ROUNDS} …")
+    timings = _first_round(bench, cases, orders, per_round)
+    for round_number in range(2, ROUNDS + 1):
+        show(f"  round {round_number} of {ROUNDS} …")
+        for point in timings:
+            sample(bench, point, per_round, warm_up=False)
+    show(table_header())
+    for point in timings:
+        bench.measurements.append(point.measurement())
+        show(table_row(bench.measurements[-1]))
 
 
 def health_latency_ms(client: ApiClient, requests: int = 200) -> float:
@@ -880,11 +924,9 @@ def benchmark(
             try:
                 health_ms = health_latency_ms(client)
                 show(f"\n{backend}: {rows:,} logs, {runs:,} runs; /healthz {health_ms:.2f} ms")
-                show(table_header())
                 bench = Bench(engine, client, options.repeat)
                 warm_up(bench, cases, options.orders)
-                for case in cases:
-                    measure_case(bench, case, options.orders)
+                measure(bench, cases, options.orders)
             finally:
                 client.close()
         if options.explain:

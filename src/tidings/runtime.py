@@ -89,7 +89,12 @@ class Runtime:
             engine=engine,
             sessions=session_factory(engine),
             rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute, clock),
-            reads=Reads(engine),
+            reads=Reads(
+                engine,
+                inline_deadline_s=settings.inline_read_ms / 1000
+                if settings.inline_read_ms
+                else None,
+            ),
             clock=clock,
             work_engine=work_engine,
             channels=build_channels(settings, work_engine, clock),

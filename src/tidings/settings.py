@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Pooled store connections per process (and as many more at peaks).",
     )
+    inline_read_ms: int = Field(
+        default=25,
+        ge=0,
+        le=1000,
+        description="SQLite: how long an API read may run on the event loop before it moves to "
+        "a reader thread (kit/reads.py); 0 reads on the threads only.",
+    )
     retention_days: int = Field(
         default=30,
         ge=1,

@@ -3,7 +3,8 @@ threads otherwise, and never slower than a deadline on the loop."""
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,14 @@ def sqlite_reads(tmp_path: Path) -> Iterator[Reads]:
     engine.dispose()
 
 
-def where_and_what(statement: str) -> "tuple[list[str], object]":
-    """A read that notes the thread it ran on, and what it answered."""
+def where_and_what(statement: str) -> tuple[list[str], Callable[[Connection], int]]:
+    """A read that answers `statement`'s one value, and the threads it ran on."""
     threads: list[str] = []
 
-    def read(connection: Connection) -> object:
+    def read(connection: Connection) -> int:
         threads.append(threading.current_thread().name)
-        return connection.execute(text(statement)).scalar_one()
+        value: int = connection.execute(text(statement)).scalar_one()
+        return value
 
     return threads, read
 
@@ -48,7 +50,7 @@ class TestWhereReadsRun:
     ) -> None:
         threads, read = where_and_what(QUICK_COUNT)
 
-        async def main() -> object:
+        async def main() -> int:
             return await sqlite_reads.run(read, cheap=True)
 
         assert asyncio.run(main()) == 100
@@ -72,7 +74,7 @@ class TestWhereReadsRun:
 
         threads, read = where_and_what(QUICK_COUNT)
 
-        async def main() -> object:
+        async def main() -> int:
             holding = asyncio.ensure_future(sqlite_reads.run(held))
             await asyncio.sleep(0.05)  # the held read is under way on its thread
             answer = await sqlite_reads.run(read, cheap=True)
@@ -83,9 +85,22 @@ class TestWhereReadsRun:
         assert asyncio.run(main()) == 100
         assert threads[0].startswith("tidings-read")
 
+    def test_with_no_inline_deadline_set_even_a_cheap_read_runs_on_a_reader_thread(
+        self, tmp_path: Path
+    ) -> None:
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
+        reads = Reads(engine, inline_deadline_s=None)  # TIDINGS_INLINE_READ_MS=0
+        threads, read = where_and_what(QUICK_COUNT)
+        try:
+            assert asyncio.run(reads.run(read, cheap=True)) == 100
+        finally:
+            reads.close()
+            engine.dispose()
+        assert threads[0].startswith("tidings-read")
+
     def test_postgresql_reads_always_run_on_reader_threads(self, postgres_url: str) -> None:
         engine = create_db_engine(postgres_url)
-        reads = Reads(engine)
+        reads = Reads(engine, inline_deadline_s=0.05)
         threads, read = where_and_what("SELECT 100")
         try:
             assert asyncio.run(reads.run(read, cheap=True)) == 100
@@ -104,7 +119,7 @@ class TestTheDeadline:
         loop_threads: list[str] = []
         threads, read = where_and_what(SLOW_COUNT)
 
-        async def main() -> object:
+        async def main() -> int:
             loop_threads.append(threading.current_thread().name)
             return await reads.run(read, cheap=True)
 
@@ -141,7 +156,7 @@ class TestTheDeadline:
             reads.close()
             engine.dispose()
         # The slow read held the loop for its deadline only, not the seconds it took.
-        longest_gap = max(later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False))
+        longest_gap = max(later - earlier for earlier, later in pairwise(ticks))
         assert longest_gap < 0.5
 
     def test_an_error_of_the_read_itself_is_raised_where_it_happened(
@@ -162,7 +177,7 @@ class TestTheDeadline:
         _, slow = where_and_what(SLOW_COUNT)
         quick_threads, quick = where_and_what(QUICK_COUNT)
 
-        async def main() -> object:
+        async def main() -> int:
             await reads.run(slow, cheap=True)
             return await reads.run(quick, cheap=True)
 

@@ -4,12 +4,15 @@ anything, otherwise on a pool of reader threads.
 Handing a read to a thread and back costs four thread wake-ups (the reader, the GIL, the
 loop, the GIL again): about 0.3 ms on an idle two-core virtual machine and three times that
 when its host is busy, against SQLite page reads of 2 to 5 ms. So on SQLite a read runs on the
-loop itself when no other read is under way and it looks cheap (a page near the start, no
+loop itself when no other read is on a thread and it looks cheap (a page near the start, no
 free-text search), under a deadline that SQLite's progress handler enforces: past the deadline
 the statement is interrupted and the read starts again on a reader thread. A request arriving
-meanwhile waits at most that long. Under concurrent load reads are always under way, so they
-all go to the threads and run side by side; PostgreSQL reads, which wait on the network, always
-do.
+meanwhile waits at most that long, and requests arriving together are read one after another.
+That serves concurrent clients better than threads, whose reads are mostly Python contending
+for the GIL (benchmarks/read_concurrency.py at 1M logs: 4 clients got 160 requests/s against
+103 on threads, 16 clients 81 against 65). While a read is on a thread (a deep page, a
+search, one past its deadline, the admin page's), the others join it there. PostgreSQL
+reads, which wait on the network, always run on threads.
 """
 
 import asyncio
@@ -24,8 +27,6 @@ from sqlalchemy.exc import DBAPIError
 T = TypeVar("T")
 
 READER_THREADS = 16
-# How long a read may hold the event loop before it moves to a reader thread.
-INLINE_DEADLINE_S = 0.025
 # SQLite virtual-machine instructions between two looks at the clock: tens of microseconds.
 PROGRESS_STEPS = 2_000
 
@@ -41,7 +42,7 @@ class Reads:
         self,
         engine: Engine,
         *,
-        inline_deadline_s: float | None = INLINE_DEADLINE_S,
+        inline_deadline_s: float | None,
         threads: int = READER_THREADS,
     ) -> None:
         self._engine = engine
