@@ -488,7 +488,7 @@ def _searched_page(f: RunFilter, query: str, page: PageRequest, *, total: bool) 
         .subquery("page_runs")
     )
     counted = [select(func.count()).select_from(matching).scalar_subquery().label("total")]
-    # Joined on the date too: PostgreSQL then looks each run up in its own day's partition,
+    # Joined on the date too: PostgreSQL then looks each run up in the partition of its date,
     # where an id alone was looked for in every partition (five times the index probes).
     found = runs.join(
         on_page, and_(runs.c.id == on_page.c.id, runs.c.date_created == on_page.c.date_created)
