@@ -8,10 +8,11 @@ the repository builds for the same filter run directly on a connection to the sa
 The goal (issue): page 0 within 30 ms on SQLite at 1M logs, and the API within 1.5 times the
 raw SQL. The last line of output is one JSON object with the figures.
 
-The benchmark, the server it starts and (when it starts one) PostgreSQL run on one CPU
-(--no-pin to let them roam). On a virtual machine one CPU can run at two thirds of the other's
-speed for seconds at a time: unpinned, the same case measured 0.97 in one run and 1.64 in the
-next, as the SQL and the server happened to land on different CPUs. Pinned, three runs of it
+While measuring, the benchmark and the server it starts run on one CPU (--no-pin to let
+them roam; generation, and PostgreSQL, use every CPU). On a virtual machine one CPU can run
+at two thirds of the other's speed for seconds at a time: unpinned, one case measured 1.43
+in one run and 0.97 in the next (its SQL's median 3.1 then 5.4 ms), another 1.30 then 1.64,
+as the SQL and the server happened to land on different CPUs. Pinned, three runs of each
 gave 1.31 to 1.40.
 """
 
@@ -907,6 +908,23 @@ class Outcome:
     measurements: list[Measurement]
 
 
+@contextmanager
+def one_cpu(options: argparse.Namespace) -> Iterator[None]:
+    """With --pin (the default), this process and the ones it starts meanwhile on one CPU,
+    the lowest allowed (generation before and after keeps every CPU)."""
+    if not options.pin or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    allowed = os.sched_getaffinity(0)
+    options.pinned_cpu = min(allowed)
+    os.sched_setaffinity(0, {options.pinned_cpu})
+    show(f"pinned to CPU {options.pinned_cpu} with the server it starts (--no-pin: unpinned)")
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
 def benchmark(
     backend: str, url: str, generation: Generation, options: argparse.Namespace
 ) -> Outcome:
@@ -919,7 +937,7 @@ def benchmark(
         if not cases:
             raise SystemExit(f"no case label contains {options.only!r}")
         secret = create_api_key(engine)
-        with serving(url) as port:
+        with one_cpu(options), serving(url) as port:
             client = ApiClient(port, secret)
             try:
                 health_ms = health_latency_ms(client)
@@ -1103,21 +1121,9 @@ def run_postgres(options: argparse.Namespace) -> Outcome:
         return benchmark("postgresql", url, generation, options)
 
 
-def pin_to_one_cpu() -> int | None:
-    """Keep this process and the ones it starts on one CPU (the lowest allowed); which."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark; the last line printed is the JSON figures."""
     options = parse_options(argv)
-    if options.pin:
-        options.pinned_cpu = pin_to_one_cpu()
-        show(f"pinned to CPU {options.pinned_cpu} with the server it starts (--no-pin: unpinned)")
     sqlite = run_sqlite(options)
     show_summary(sqlite)
     postgres = None
