@@ -4,6 +4,7 @@ threads otherwise, and never slower than a deadline on the loop."""
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 
@@ -23,13 +24,22 @@ QUICK_COUNT = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WH
 QUICK_COUNT += "SELECT count(*) FROM n"
 
 
+@contextmanager
+def reads_of(url: str, inline_deadline_s: float | None, pool_size: int = 10) -> Iterator[Reads]:
+    """The reads of a new engine on `url`, closed with it afterwards."""
+    engine = create_db_engine(url, pool_size=pool_size)
+    reads = Reads(engine, inline_deadline_s=inline_deadline_s)
+    try:
+        yield reads
+    finally:
+        reads.close()
+        engine.dispose()
+
+
 @pytest.fixture
 def sqlite_reads(tmp_path: Path) -> Iterator[Reads]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
-    reads = Reads(engine, inline_deadline_s=0.05)
-    yield reads
-    reads.close()
-    engine.dispose()
+    with reads_of(f"sqlite:///{tmp_path / 'reads.db'}", 0.05) as reads:
+        yield reads
 
 
 def where_and_what(statement: str) -> tuple[list[str], Callable[[Connection], int]]:
@@ -88,25 +98,16 @@ class TestWhereReadsRun:
     def test_with_no_inline_deadline_set_even_a_cheap_read_runs_on_a_reader_thread(
         self, tmp_path: Path
     ) -> None:
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
-        reads = Reads(engine, inline_deadline_s=None)  # TIDINGS_INLINE_READ_MS=0
-        threads, read = where_and_what(QUICK_COUNT)
-        try:
+        with reads_of(f"sqlite:///{tmp_path / 'reads.db'}", None) as reads:
+            # TIDINGS_INLINE_READ_MS=0
+            threads, read = where_and_what(QUICK_COUNT)
             assert asyncio.run(reads.run(read, cheap=True)) == 100
-        finally:
-            reads.close()
-            engine.dispose()
         assert threads[0].startswith("tidings-read")
 
     def test_postgresql_reads_always_run_on_reader_threads(self, postgres_url: str) -> None:
-        engine = create_db_engine(postgres_url)
-        reads = Reads(engine, inline_deadline_s=0.05)
-        threads, read = where_and_what("SELECT 100")
-        try:
+        with reads_of(postgres_url, 0.05) as reads:
+            threads, read = where_and_what("SELECT 100")
             assert asyncio.run(reads.run(read, cheap=True)) == 100
-        finally:
-            reads.close()
-            engine.dispose()
         assert threads[0].startswith("tidings-read")
 
 
@@ -114,47 +115,37 @@ class TestTheDeadline:
     def test_a_read_past_its_deadline_is_interrupted_and_finishes_on_a_reader_thread(
         self, tmp_path: Path
     ) -> None:
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
-        reads = Reads(engine, inline_deadline_s=0.02)
-        loop_threads: list[str] = []
-        threads, read = where_and_what(SLOW_COUNT)
+        with reads_of(f"sqlite:///{tmp_path / 'reads.db'}", 0.02) as reads:
+            loop_threads: list[str] = []
+            threads, read = where_and_what(SLOW_COUNT)
 
-        async def main() -> int:
-            loop_threads.append(threading.current_thread().name)
-            return await reads.run(read, cheap=True)
+            async def main() -> int:
+                loop_threads.append(threading.current_thread().name)
+                return await reads.run(read, cheap=True)
 
-        try:
             assert asyncio.run(main()) == 3_000_000
-        finally:
-            reads.close()
-            engine.dispose()
         assert threads[0] == loop_threads[0]
         assert threads[1].startswith("tidings-read")
         assert reads.moved_to_threads == 1
 
     def test_the_loop_is_free_again_within_the_deadline(self, tmp_path: Path) -> None:
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}")
-        reads = Reads(engine, inline_deadline_s=0.02)
-        _, read = where_and_what(SLOW_COUNT)
-        ticks: list[float] = []
+        with reads_of(f"sqlite:///{tmp_path / 'reads.db'}", 0.02) as reads:
+            _, read = where_and_what(SLOW_COUNT)
+            ticks: list[float] = []
 
-        async def ticker() -> None:
-            loop = asyncio.get_running_loop()
-            for _ in range(20):
-                ticks.append(loop.time())
-                await asyncio.sleep(0.01)
+            async def ticker() -> None:
+                loop = asyncio.get_running_loop()
+                for _ in range(20):
+                    ticks.append(loop.time())
+                    await asyncio.sleep(0.01)
 
-        async def main() -> None:
-            ticking = asyncio.ensure_future(ticker())
-            await asyncio.sleep(0.015)
-            await reads.run(read, cheap=True)
-            await ticking
+            async def main() -> None:
+                ticking = asyncio.ensure_future(ticker())
+                await asyncio.sleep(0.015)
+                await reads.run(read, cheap=True)
+                await ticking
 
-        try:
             asyncio.run(main())
-        finally:
-            reads.close()
-            engine.dispose()
         # The slow read held the loop for its deadline only, not the seconds it took.
         longest_gap = max(later - earlier for earlier, later in pairwise(ticks))
         assert longest_gap < 0.5
@@ -172,18 +163,13 @@ class TestTheDeadline:
     def test_after_an_interrupted_read_the_connection_serves_the_next_read(
         self, tmp_path: Path
     ) -> None:
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'reads.db'}", pool_size=1)
-        reads = Reads(engine, inline_deadline_s=0.02)
-        _, slow = where_and_what(SLOW_COUNT)
-        quick_threads, quick = where_and_what(QUICK_COUNT)
+        with reads_of(f"sqlite:///{tmp_path / 'reads.db'}", 0.02, pool_size=1) as reads:
+            _, slow = where_and_what(SLOW_COUNT)
+            quick_threads, quick = where_and_what(QUICK_COUNT)
 
-        async def main() -> int:
-            await reads.run(slow, cheap=True)
-            return await reads.run(quick, cheap=True)
+            async def main() -> int:
+                await reads.run(slow, cheap=True)
+                return await reads.run(quick, cheap=True)
 
-        try:
             assert asyncio.run(main()) == 100
-        finally:
-            reads.close()
-            engine.dispose()
         assert quick_threads == [threading.current_thread().name]
