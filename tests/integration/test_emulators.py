@@ -1162,26 +1162,37 @@ class TestCommand:
         for option in ["--slack-token", "--smtp-username", "--webhook-secret", "--slack-workspace"]:
             assert option in result.output
 
-    def test_serves_prints_what_to_export_and_stops_on_ctrl_c(self) -> None:
+    @staticmethod
+    def start(*options: str) -> "subprocess.Popen[str]":
+        """`tidings emulators` on free ports with `options`, its output piped."""
         ports = [
             f"--{name}-port"
             for name in ("slack", "teams", "smtp", "smtps", "smtp-control", "webhook")
         ]
-        command = [sys.executable, "-m", "tidings", "emulators", "--slack-token", "xoxb-cli"]
-        process = subprocess.Popen(
-            [*command, *[part for port in ports for part in (port, "0")]],
+        return subprocess.Popen(
+            [sys.executable, "-m", "tidings", "emulators", *options]
+            + [part for port in ports for part in (port, "0")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "TIDINGS_DATABASE_URL": "sqlite://"},
         )
+
+    @staticmethod
+    def lines_until_serving(process: "subprocess.Popen[str]") -> list[str]:
+        """What it prints, up to the line saying it serves."""
         assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Serving until Ctrl-C"):
+                break
+        return lines
+
+    def test_serves_prints_what_to_export_and_stops_on_ctrl_c(self) -> None:
+        process = self.start("--slack-token", "xoxb-cli")
         try:
-            lines = []
-            for line in process.stdout:
-                lines.append(line.rstrip("\n"))
-                if line.startswith("Serving until Ctrl-C"):
-                    break
+            lines = self.lines_until_serving(process)
             exports = dict(
                 line.removeprefix("export ").split("=", 1)
                 for line in lines
@@ -1202,20 +1213,9 @@ class TestCommand:
     def test_a_signal_sent_the_moment_the_last_line_is_read_stops_it_cleanly(
         self, stop_signal: signal.Signals
     ) -> None:
-        ports = ["--slack-port", "0", "--teams-port", "0", "--smtp-port", "0"]
-        ports += ["--smtps-port", "0", "--smtp-control-port", "0", "--webhook-port", "0"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tidings", "emulators", *ports],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "TIDINGS_DATABASE_URL": "sqlite://"},
-        )
-        assert process.stdout is not None
+        process = self.start()
         try:
-            for line in process.stdout:
-                if line.startswith("Serving until Ctrl-C"):
-                    break
+            self.lines_until_serving(process)
         finally:
             process.send_signal(stop_signal)
             _, errors = process.communicate(timeout=30)
