@@ -54,14 +54,13 @@ class Reads:
 
     async def run(self, read: Callable[[Connection], T], *, cheap: bool = False) -> T:
         """`read` on a connection of the engine; inline when idle and `cheap`, else threaded."""
+        # An inline read holds the loop, so nothing can start meanwhile: only reads on
+        # threads are counted as under way.
         if cheap and self._inline_deadline_s is not None and self._under_way == 0:
-            self._under_way += 1
             try:
                 return self._inline(read, self._inline_deadline_s)
             except PastDeadlineError:
                 self.moved_to_threads += 1
-            finally:
-                self._under_way -= 1
         return await self.in_thread(lambda: self._threaded(read))
 
     async def in_thread(self, work: Callable[[], T]) -> T:
