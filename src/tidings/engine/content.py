@@ -18,7 +18,7 @@ from tidings.engine.context import Context
 from tidings.engine.messages import MESSAGES
 from tidings.engine.recipients import Candidate
 from tidings.enums import Medium, NotificationType
-from tidings.logs.service import object_to_wire
+from tidings.logs.service import object_mapping_to_wire
 from tidings.notification_types import display_name
 
 
@@ -142,7 +142,7 @@ def _webhook(subject: str, text: str, context: Context) -> dict[str, Any]:
         "text": text,
         "link": context.link(),
         # Shaped as the API's NotificationObject, so receivers parse one form.
-        "objects": [object_to_wire(row) for row in context.object_rows()],
+        "objects": [object_mapping_to_wire(row) for row in context.object_rows()],
         "data": context.event.data,
     }
 

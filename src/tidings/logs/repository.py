@@ -35,7 +35,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -532,29 +531,29 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> Sequence[Seque
     return connection.execute(statement).all()
 
 
-def objects_of_runs(connection: Connection, run_ids: Sequence[int]) -> dict[int, list[RowMapping]]:
-    """The objects of each run in `run_ids`, in the order the run lists them."""
+OBJECT_WIRE_COLUMNS = ("object_id", "object_type", "name", "tag", "cid", "url")
+
+
+def objects_of_runs(
+    connection: Connection, run_ids: Sequence[int]
+) -> dict[int, list[Sequence[Any]]]:
+    """The objects of each run in `run_ids`, in the order the run lists them, as rows of
+    `OBJECT_WIRE_COLUMNS`."""
     if not run_ids:
         return {}
     statement = (
-        select(
-            run_objects.c.run_id,
-            objects.c.object_id,
-            objects.c.object_type,
-            objects.c.name,
-            objects.c.tag,
-            objects.c.cid,
-            objects.c.url,
-        )
+        select(*(objects.c[name] for name in OBJECT_WIRE_COLUMNS), run_objects.c.run_id)
         .join(objects, objects.c.pk == run_objects.c.object_pk)
         # A page's ids written into the SQL: binding 250 parameters one by one cost more
         # than the query itself.
         .where(run_objects.c.run_id.in_(bindparam("run_ids", list(run_ids), literal_execute=True)))
         .order_by(run_objects.c.run_id, run_objects.c.position)
     )
-    grouped: dict[int, list[RowMapping]] = defaultdict(list)
-    for row in connection.execute(statement).mappings().all():
-        grouped[row["run_id"]].append(row)
+    grouped: dict[int, list[Sequence[Any]]] = defaultdict(list)
+    # Plain rows, read by position: a page can list hundreds of objects, and building a
+    # mapping for each cost more than the query.
+    for row in connection.execute(statement).all():
+        grouped[row[6]].append(row)
     return grouped
 
 

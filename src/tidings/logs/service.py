@@ -4,21 +4,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from tidings.kit.pagination import PageRequest, envelope
 from tidings.logs import repository
 from tidings.logs.filters import LogFilter, RunFilter
-
-
-def _copy_present(
-    row: Mapping[Any, Any], body: dict[str, Any], fields: tuple[tuple[str, str], ...]
-) -> None:
-    """Absent optional fields are omitted, never null: the spec declares none nullable."""
-    for column, key in fields:
-        value = row.get(column)
-        if value is not None:
-            body[key] = value
 
 
 def log_to_wire(row: Sequence[Any]) -> dict[str, Any]:
@@ -76,11 +66,23 @@ def log_to_wire(row: Sequence[Any]) -> dict[str, Any]:
     return body
 
 
-def object_to_wire(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A stored object as a Cortex `NotificationObject`."""
-    body: dict[str, Any] = {"id": row["object_id"], "name": row["name"], "type": row["object_type"]}
-    _copy_present(row, body, (("tag", "tag"), ("cid", "cid"), ("url", "url")))
+def object_to_wire(row: Sequence[Any]) -> dict[str, Any]:
+    """A row of `repository.OBJECT_WIRE_COLUMNS` as a Cortex `NotificationObject`;
+    absent optional fields are omitted, never null (the spec declares none nullable)."""
+    object_id, object_type, name, tag, cid, url = row[:6]
+    body: dict[str, Any] = {"id": object_id, "name": name, "type": object_type}
+    if tag is not None:
+        body["tag"] = tag
+    if cid is not None:
+        body["cid"] = cid
+    if url is not None:
+        body["url"] = url
     return body
+
+
+def object_mapping_to_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A `notification_objects` row held as a mapping, as a Cortex `NotificationObject`."""
+    return object_to_wire([row.get(name) for name in repository.OBJECT_WIRE_COLUMNS])
 
 
 def run_to_wire(row: Sequence[Any], objects: list[Any] | None) -> dict[str, Any]:
@@ -134,7 +136,7 @@ class PageRows:
 
     total: int
     rows: Sequence[Sequence[Any]]
-    objects: dict[int, list[RowMapping]] | None = None
+    objects: dict[int, list[Sequence[Any]]] | None = None
 
 
 def log_page_rows(connection: Connection, f: LogFilter, page: PageRequest) -> PageRows:
