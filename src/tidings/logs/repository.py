@@ -532,6 +532,8 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> Sequence[Seque
 
 
 OBJECT_WIRE_COLUMNS = ("object_id", "object_type", "name", "tag", "cid", "url")
+# Where `objects_of_runs` puts each object's run: after the columns the wire reads.
+_RUN_ID_AT = len(OBJECT_WIRE_COLUMNS)
 
 
 def objects_of_runs(
@@ -553,7 +555,7 @@ def objects_of_runs(
     # Plain rows, read by position: a page can list hundreds of objects, and building a
     # mapping for each cost more than the query.
     for row in connection.execute(statement).all():
-        grouped[row[6]].append(row)
+        grouped[row[_RUN_ID_AT]].append(row)
     return grouped
 
 

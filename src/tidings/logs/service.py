@@ -68,8 +68,9 @@ def log_to_wire(row: Sequence[Any]) -> dict[str, Any]:
 
 def object_to_wire(row: Sequence[Any]) -> dict[str, Any]:
     """A row of `repository.OBJECT_WIRE_COLUMNS` as a Cortex `NotificationObject`;
-    absent optional fields are omitted, never null (the spec declares none nullable)."""
-    object_id, object_type, name, tag, cid, url = row[:6]
+    absent optional fields are omitted, never null (the spec declares none nullable).
+    Columns after those (a run id) are ignored."""
+    object_id, object_type, name, tag, cid, url, *_ = row
     body: dict[str, Any] = {"id": object_id, "name": name, "type": object_type}
     if tag is not None:
         body["tag"] = tag
