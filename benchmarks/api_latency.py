@@ -58,7 +58,7 @@ from tidings.enums import (
     SortOrder,
 )
 from tidings.generator.history import HistorySpec, write_history
-from tidings.kit.db import create_db_engine, session_factory
+from tidings.kit.db import create_db_engine, reading, session_factory
 from tidings.kit.migrate import upgrade
 from tidings.kit.pagination import DEFAULT_PAGE_SIZE, PageRequest, total_pages
 from tidings.kit.wire import format_instant
@@ -338,10 +338,10 @@ def run_cases(s: Samples) -> list[Case]:
 
 def run_sql(engine: Engine, case: Case, page: PageRequest) -> tuple[int, int]:
     """The statements the service runs for `case` and `page` (`service.log_page_rows` /
-    `run_page_rows`: all the SQL of a request and nothing else), on a pooled connection:
-    (total, rows)."""
+    `run_page_rows`: all the SQL of a request and nothing else), on a pooled connection
+    read from as the API's reader threads read (`kit.db.reading`): (total, rows)."""
     f = case.filter
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         if isinstance(f, LogFilter):
             answer = service.log_page_rows(connection, f, page)
         else:

@@ -9,10 +9,10 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
-from tidings.kit.db import create_db_engine
+from tidings.kit.db import create_db_engine, reading
 from tidings.kit.reads import Reads
 
 # Counting to three million in SQL takes a second or more: far past any deadline below.
@@ -173,3 +173,39 @@ class TestTheDeadline:
 
             assert asyncio.run(main()) == 100
         assert quick_threads == [threading.current_thread().name]
+
+
+def prepared_statements(connection: Connection) -> int:
+    statements = connection.execute(text("SELECT count(*) FROM pg_prepared_statements"))
+    count: int = statements.scalar_one()
+    return count
+
+
+def create_scratch_table_and_fail(engine: Engine) -> None:
+    with reading(engine) as connection:
+        connection.execute(text("CREATE TEMPORARY TABLE scratch (n int)"))
+        raise ZeroDivisionError
+
+
+class TestPreparedStatements:
+    """psycopg prepares a statement run five times on a connection, sparing PostgreSQL the
+    planning of its later runs, but forgets them all when a transaction rolls back."""
+
+    def test_postgresql_requests_keep_their_prepared_statements(self, postgres_url: str) -> None:
+        with reads_of(postgres_url, None, pool_size=1) as reads:
+            _, read = where_and_what("SELECT count(*) FROM pg_class WHERE relpages >= 0")
+            for _ in range(6):
+                asyncio.run(reads.run(read))
+
+            assert asyncio.run(reads.run(prepared_statements)) == 1
+
+    def test_a_failed_read_rolls_back(self, postgres_url: str) -> None:
+        engine = create_db_engine(postgres_url, pool_size=1)
+        try:
+            with pytest.raises(ZeroDivisionError):
+                create_scratch_table_and_fail(engine)
+            with reading(engine) as connection:
+                scratch = connection.execute(text("SELECT to_regclass('pg_temp.scratch')"))
+                assert scratch.scalar_one() is None
+        finally:
+            engine.dispose()

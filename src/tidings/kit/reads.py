@@ -24,6 +24,8 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from tidings.kit.db import reading
+
 T = TypeVar("T")
 
 READER_THREADS = 16
@@ -76,7 +78,7 @@ class Reads:
         self._pool.shutdown(wait=True)
 
     def _threaded(self, read: Callable[[Connection], T]) -> T:
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             return read(connection)
 
     def _inline(self, read: Callable[[Connection], T], deadline_s: float) -> T:

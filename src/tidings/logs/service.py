@@ -156,7 +156,7 @@ def _searched_runs(
 ) -> tuple[int, Sequence[Sequence[Any]]]:
     """A search's total and page, from one statement: finding the matches is most of the
     cost, and a count and a page each finding them would pay it twice."""
-    rows = repository.fetch_rows(connection, repository.run_search_statement(f, page))
+    rows = repository.fetch_searched_runs(connection, f, page)
     if rows:
         return int(rows[0][-1]), [row[:-1] for row in rows]
     # No row carries the total: nothing matches, or the page lies past the last match.
