@@ -172,6 +172,33 @@ class TestLiteralCharacters:
         assert labelled(ids, find(query)) == expected
 
 
+class TestOneStatementPerShape:
+    """A search's statement is built once per shape and run with each search's own values."""
+
+    WORLD = ("Payments outage", "Checkout slow", "payments_v2 at 50%", "Zahlung fällig")
+
+    def test_searches_of_one_shape_in_turn_each_find_their_own_runs(
+        self, store: Engine, find: Any
+    ) -> None:
+        ids = store_runs(store, summaries(*self.WORLD))
+
+        assert labelled(ids, find("payments")) == "ac"
+        assert labelled(ids, find("checkout")) == "b"
+        assert labelled(ids, find("_v2 at 50%")) == "c"
+        assert labelled(ids, find("payments")) == "ac"
+
+    def test_past_the_statements_kept_searches_still_find_their_runs(
+        self, store: Engine, find: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(repository, "SEARCH_STATEMENTS_KEPT", 1)
+        ids = store_runs(store, summaries(*self.WORLD))
+
+        # An ASCII query and one beyond ASCII are of two shapes.
+        for _ in range(2):
+            assert labelled(ids, find("slow")) == "b"
+            assert labelled(ids, find("fällig")) == "d"
+
+
 class TestBeyondAscii:
     """Case is ignored in every alphabet."""
 
