@@ -13,7 +13,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from tidings.kit.db import create_db_engine, reading
+from tidings.kit.pagination import PageRequest
 from tidings.kit.reads import Reads
+from tidings.logs.filters import RunFilter
+from tidings.logs.repository import fetch_searched_runs
 
 # Counting to three million in SQL takes a second or more: far past any deadline below.
 SLOW_COUNT = (
@@ -209,3 +212,33 @@ class TestPreparedStatements:
                 assert scratch.scalar_one() is None
         finally:
             engine.dispose()
+
+    def test_postgresql_plans_each_run_for_its_values(self, postgres_url: str) -> None:
+        engine = create_db_engine(postgres_url)
+        try:
+            with reading(engine) as connection:
+                mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+        finally:
+            engine.dispose()
+
+        assert mode == "force_custom_plan"
+
+    def test_a_search_is_planned_once_for_every_query(self, postgres_url: str) -> None:
+        engine = create_db_engine(postgres_url, pool_size=1)
+        page = PageRequest()
+        try:
+            for query in ("pay", "jobs", "stream", "Ärger", "payments", "queue", "late"):
+                with reading(engine) as connection:
+                    fetch_searched_runs(connection, RunFilter(search_query=query), page)
+            with reading(engine) as connection:
+                plans = connection.execute(
+                    text("SELECT sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements")
+                ).one()
+        finally:
+            engine.dispose()
+
+        generic, custom = plans
+        # psycopg prepared the ASCII queries' statement after a few runs; every run since
+        # used the one plan.
+        assert generic >= 1
+        assert custom == 0

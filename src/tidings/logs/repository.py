@@ -53,7 +53,7 @@ from tidings.enums import (
     SortOrder,
 )
 from tidings.kit import partitions
-from tidings.kit.db import fold, wire_instant
+from tidings.kit.db import fold, planned_generically, wire_instant
 from tidings.kit.orm import (
     EPOCH,
     ONE_MILLISECOND,
@@ -632,6 +632,10 @@ def fetch_searched_runs(
             _SEARCH_STATEMENTS.clear()
         statement = _SEARCH_STATEMENTS.setdefault(shape, run_search_statement(f, page))
     parameters = search_parameters(f, f.search_query, page)
+    # Its plan does not depend on the query's text (the runs of the matching summaries and
+    # objects are looked up by index whatever their number), and planning the partitions
+    # of its five readings of the runs took as long as running it.
+    planned_generically(connection)
     return connection.execute(statement, parameters).all()
 
 

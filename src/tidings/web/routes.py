@@ -16,6 +16,7 @@ from tidings.auth.permissions import PERMISSION_LABELS
 from tidings.engine import flows
 from tidings.enums import RunStatus
 from tidings.kit import query
+from tidings.kit.db import reading
 from tidings.kit.errors import ApiError, RateLimitExceededError
 from tidings.kit.pagination import PageRequest
 from tidings.logs.endpoints import _page_request, log_filter_of, run_filter_of
@@ -100,7 +101,7 @@ async def _current_session(request: Request) -> AdminSession | None:
     runtime = runtime_of(request)
 
     def read() -> AdminSession | None:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             return session_of(connection, token, runtime.clock())
 
     return await off_loop(runtime, read)
@@ -260,7 +261,7 @@ async def notifications(request: Request) -> Response:
     htmx = _is_htmx(request)
 
     def read() -> tuple[dict[str, Any] | None, queries.Tiles | None, Any]:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             runs = None if asked is None else queries.runs_page(connection, *asked)
             if htmx:
                 return runs, None, None
@@ -302,7 +303,7 @@ async def _run_response(
     runtime = runtime_of(request)
 
     def read() -> dict[str, Any] | None:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             return queries.run_page(connection, run_id, page, page_size)
 
     run = await off_loop(runtime, read)
@@ -367,7 +368,7 @@ async def _live_tail(
     path = f"{RUN_PATH}/{run_id}"
 
     def look() -> live.Look:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             if session_of(connection, token, runtime.clock()) is None:
                 return live.Look(signed_in=False, progress=None)
             return live.Look(True, repository.run_progress(connection, run_id))
@@ -379,7 +380,7 @@ async def _live_tail(
         return _plain(f"There is no run {run_id}.", 404)
 
     def read_run() -> dict[str, Any] | None:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             return queries.run_page(connection, run_id, page, page_size)
 
     async def render_live() -> str:
@@ -436,7 +437,7 @@ async def workspace_settings(request: Request) -> Response:
     runtime = runtime_of(request)
 
     def read() -> queries.WorkspaceView:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             return queries.workspace_view(connection, runtime.clock())
 
     view = await off_loop(runtime, read)
@@ -462,7 +463,7 @@ async def logs_list(request: Request) -> Response:
     def read() -> dict[str, Any] | None:
         if asked is None:
             return None
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:
             return queries.logs_page(connection, *asked)
 
     found = await off_loop(runtime, read)
@@ -509,7 +510,7 @@ async def logs_export(request: Request, extension: str) -> Response:
 
     async def read_page(after: repository.LogCursor | None, size: int) -> Any:
         def read() -> Any:
-            with runtime.engine.connect() as connection:
+            with reading(runtime.engine) as connection:
                 return repository.log_export_page(connection, f, order, after, size)
 
         return await off_loop(runtime, read)
