@@ -1,8 +1,20 @@
-"""The distributed runner's pure parts: cron lines for periods, and the libpq URL."""
+"""The distributed runner's pure parts: cron lines for periods, the libpq URL, and how long
+the reconciler lets a failing run wait."""
+
+from datetime import timedelta
 
 import pytest
 
-from tidings.runner.distributed import conninfo_of, every_seconds_cron, run_lock
+from tidings.runner.distributed import (
+    REQUEUE_BACKOFF_FIRST_S,
+    REQUEUE_BACKOFF_MAX_S,
+    conninfo_of,
+    every_seconds_cron,
+    requeue_delay,
+    run_lock,
+)
+
+MINUTE = timedelta(seconds=REQUEUE_BACKOFF_FIRST_S)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +59,18 @@ def test_sqlite_has_no_distributed_runner() -> None:
 
 def test_every_job_of_a_run_shares_one_lock() -> None:
     assert run_lock(42) == "tidings.run:42"
+
+
+@pytest.mark.parametrize(
+    ("failed_jobs", "delay"),
+    [
+        pytest.param(0, timedelta(0), id="never failed: at once"),
+        pytest.param(1, MINUTE, id="one failure: a minute"),
+        pytest.param(2, 2 * MINUTE, id="two: doubled"),
+        pytest.param(4, 8 * MINUTE, id="four: doubled twice more"),
+        pytest.param(7, timedelta(seconds=REQUEUE_BACKOFF_MAX_S), id="seven: the cap"),
+        pytest.param(10_000, timedelta(seconds=REQUEUE_BACKOFF_MAX_S), id="very many: the cap"),
+    ],
+)
+def test_a_run_waits_longer_the_more_of_its_jobs_failed(failed_jobs: int, delay: timedelta) -> None:
+    assert requeue_delay(failed_jobs) == delay

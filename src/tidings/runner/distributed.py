@@ -10,7 +10,8 @@ defers on the same cron (procrastinate defers each tick once for the whole clust
   cut off) back to the queue;
 - the reconciler queues every unfinished run that has no live job: an API process killed
   between storing an event and queueing its run, a job that failed for good, a job table
-  restored from an older backup.
+  restored from an older backup. A run whose jobs keep failing for good (a bug its data
+  trips, say) waits longer each time, so it neither spins a worker nor floods the log.
 """
 
 import asyncio
@@ -21,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import procrastinate
@@ -48,9 +49,18 @@ IDLE_POLL_SECONDS = 0.05
 RECONNECT_FIRST_S = 1.0
 RECONNECT_MAX_S = 30.0
 
+# A run whose jobs failed for good is queued again after a minute, then after twice as long
+# at each further failure, up to an hour.
+REQUEUE_BACKOFF_FIRST_S = 60.0
+REQUEUE_BACKOFF_MAX_S = 3600.0
+
 ORPHAN_RUNS = text(
     """
-    SELECT r.id FROM notification_runs r
+    SELECT r.id, (
+        SELECT count(*) FROM procrastinate_jobs f
+        WHERE f.lock = 'tidings.run:' || r.id AND f.status = 'failed'
+    ) AS failed_jobs
+    FROM notification_runs r
     WHERE r.status = 'CREATED'
       AND NOT EXISTS (
           SELECT 1 FROM procrastinate_jobs j
@@ -177,17 +187,43 @@ async def sweep_stalled_jobs(app: procrastinate.App, stalled_seconds: float) -> 
     return swept
 
 
-async def requeue_orphan_runs(app: procrastinate.App, engine: Engine) -> list[int]:
-    """Queue every unfinished run that has no job waiting or in hand."""
+def requeue_delay(failed_jobs: int) -> timedelta:
+    """How long the reconciler lets an orphan run wait for its next turn: not at all if no
+    job of it failed for good (it was never queued, or its job was lost), else doubling
+    from REQUEUE_BACKOFF_FIRST_S with each failed job, up to REQUEUE_BACKOFF_MAX_S.
 
-    def orphans() -> list[int]:
+    A failed job is one whose every retry failed, or the duplicate the sweeper closes when
+    a dead worker's run already has a turn waiting (rare: at most one wait more)."""
+    if failed_jobs <= 0:
+        return timedelta(0)
+    doublings = min(failed_jobs - 1, 32)  # 2**32 minutes is far past the cap already
+    return timedelta(seconds=min(REQUEUE_BACKOFF_FIRST_S * 2**doublings, REQUEUE_BACKOFF_MAX_S))
+
+
+async def requeue_orphan_runs(
+    app: procrastinate.App, engine: Engine, now: datetime | None = None
+) -> list[int]:
+    """Queue every unfinished run that has no job waiting or in hand, after `requeue_delay`."""
+
+    def orphans() -> list[tuple[int, int]]:
         with engine.connect() as connection:
-            return [int(run_id) for run_id in connection.scalars(ORPHAN_RUNS)]
+            return [
+                (int(run_id), int(failed)) for run_id, failed in connection.execute(ORPHAN_RUNS)
+            ]
 
-    run_ids = await asyncio.to_thread(orphans)
-    for run_id in run_ids:
-        await defer_run(app, run_id)
-    return run_ids
+    found = await asyncio.to_thread(orphans)
+    moment = now or datetime.now(UTC)
+    for run_id, failed_jobs in found:
+        delay = requeue_delay(failed_jobs)
+        if delay:
+            log.warning(
+                "run %d: %d of its jobs failed for good; queued again to start in %d s",
+                run_id,
+                failed_jobs,
+                delay.total_seconds(),
+            )
+        await defer_run(app, run_id, moment + delay if delay else None)
+    return [run_id for run_id, _ in found]
 
 
 async def maintain_jobs(app: procrastinate.App, engine: Engine, stalled_seconds: float) -> None:
