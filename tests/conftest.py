@@ -120,6 +120,14 @@ def postgres_url(postgres_server: PostgresServer, postgres_template: str) -> Ite
     yield from _fresh_postgres(postgres_server, postgres_template)
 
 
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """An engine on a freshly migrated, empty PostgreSQL database."""
+    engine = create_db_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -7,7 +7,6 @@ partition once all its rows are past it, without deleting rows one by one, and k
 tallies exact.
 """
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,11 +28,9 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
+def engine(postgres_engine: Engine) -> Engine:
     """A migrated, empty PostgreSQL store."""
-    opened = create_db_engine(postgres_url)
-    yield opened
-    opened.dispose()
+    return postgres_engine
 
 
 def database_now(engine: Engine) -> datetime:

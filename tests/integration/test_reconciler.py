@@ -2,7 +2,6 @@
 again, at once if none of its jobs failed for good, later and later the more did."""
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +9,6 @@ from sqlalchemy import Engine, text
 
 from tests.support.builders import RunSpec, store_runs
 from tidings.enums import RunStatus
-from tidings.kit.db import create_db_engine
 from tidings.runner.distributed import (
     REQUEUE_BACKOFF_FIRST_S,
     RUN_TASK,
@@ -23,13 +21,6 @@ from tidings.settings import Settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(seconds=REQUEUE_BACKOFF_FIRST_S)
-
-
-@pytest.fixture
-def store(postgres_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(postgres_url)
-    yield engine
-    engine.dispose()
 
 
 def unfinished_run(store: Engine) -> int:
@@ -83,35 +74,35 @@ def reconcile(store: Engine, postgres_url: str) -> list[int]:
 @pytest.mark.postgres
 class TestReconciler:
     def test_a_run_never_queued_is_queued_to_start_at_once(
-        self, store: Engine, postgres_url: str
+        self, postgres_engine: Engine, postgres_url: str
     ) -> None:
-        run_id = unfinished_run(store)
+        run_id = unfinished_run(postgres_engine)
 
-        assert reconcile(store, postgres_url) == [run_id]
-        assert waiting_turns(store, run_id) == [None]
+        assert reconcile(postgres_engine, postgres_url) == [run_id]
+        assert waiting_turns(postgres_engine, run_id) == [None]
 
     def test_a_run_whose_jobs_failed_for_good_waits_before_its_next_turn(
-        self, store: Engine, postgres_url: str
+        self, postgres_engine: Engine, postgres_url: str
     ) -> None:
-        run_id = unfinished_run(store)
-        record_failed_jobs(store, run_id, 3)
+        run_id = unfinished_run(postgres_engine)
+        record_failed_jobs(postgres_engine, run_id, 3)
 
-        assert reconcile(store, postgres_url) == [run_id]
-        assert waiting_turns(store, run_id) == [NOW + 4 * MINUTE]
+        assert reconcile(postgres_engine, postgres_url) == [run_id]
+        assert waiting_turns(postgres_engine, run_id) == [NOW + 4 * MINUTE]
 
     def test_a_run_with_a_turn_waiting_is_left_alone(
-        self, store: Engine, postgres_url: str
+        self, postgres_engine: Engine, postgres_url: str
     ) -> None:
-        run_id = unfinished_run(store)
-        record_failed_jobs(store, run_id, 1)
-        reconcile(store, postgres_url)
+        run_id = unfinished_run(postgres_engine)
+        record_failed_jobs(postgres_engine, run_id, 1)
+        reconcile(postgres_engine, postgres_url)
 
-        assert reconcile(store, postgres_url) == []
-        assert waiting_turns(store, run_id) == [NOW + MINUTE]
+        assert reconcile(postgres_engine, postgres_url) == []
+        assert waiting_turns(postgres_engine, run_id) == [NOW + MINUTE]
 
-    def test_a_settled_run_is_not_queued(self, store: Engine, postgres_url: str) -> None:
-        [run_id] = store_runs(store, [RunSpec()])
-        record_failed_jobs(store, run_id, 2)
+    def test_a_settled_run_is_not_queued(self, postgres_engine: Engine, postgres_url: str) -> None:
+        [run_id] = store_runs(postgres_engine, [RunSpec()])
+        record_failed_jobs(postgres_engine, run_id, 2)
 
-        assert reconcile(store, postgres_url) == []
-        assert waiting_turns(store, run_id) == []
+        assert reconcile(postgres_engine, postgres_url) == []
+        assert waiting_turns(postgres_engine, run_id) == []
