@@ -54,18 +54,19 @@ RECONNECT_MAX_S = 30.0
 REQUEUE_BACKOFF_FIRST_S = 60.0
 REQUEUE_BACKOFF_MAX_S = 3600.0
 
+# Unfinished runs with no job waiting or in hand, and how many of their jobs failed for
+# good: both counted in one reading of the run's jobs.
 ORPHAN_RUNS = text(
     """
-    SELECT r.id, (
-        SELECT count(*) FROM procrastinate_jobs f
-        WHERE f.lock = 'tidings.run:' || r.id AND f.status = 'failed'
-    ) AS failed_jobs
+    SELECT r.id, jobs.failed
     FROM notification_runs r
-    WHERE r.status = 'CREATED'
-      AND NOT EXISTS (
-          SELECT 1 FROM procrastinate_jobs j
-          WHERE j.lock = 'tidings.run:' || r.id AND j.status IN ('todo', 'doing')
-      )
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE j.status IN ('todo', 'doing')) AS live,
+               count(*) FILTER (WHERE j.status = 'failed') AS failed
+        FROM procrastinate_jobs j
+        WHERE j.lock = 'tidings.run:' || r.id
+    ) jobs
+    WHERE r.status = 'CREATED' AND jobs.live = 0
     ORDER BY r.id
     """
 )
